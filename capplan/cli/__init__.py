@@ -1,0 +1,47 @@
+"""The `capplan` command line: templates | scenario | simulate | recommend | compare.
+
+Every user error is a CapplanError: printed as one line on stderr, exit code 2,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from capplan.errors import CapplanError
+
+app = typer.Typer(
+    name="capplan",
+    help="Size Launch endpoints for SGP model templates by simulating the Launch autoscaler.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    # Subcommand modules register themselves on import; kept apart so each stays small.
+    from capplan.cli import simulate_cmd, templates_cmd  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point (the console script exits with the returned code)."""
+    _register()
+    try:
+        code = app(args=argv, prog_name="capplan", standalone_mode=False)
+    except CapplanError as exc:
+        print(f"capplan: error: {exc}", file=sys.stderr)
+        return 2
+    except typer.Exit as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except typer.Abort:
+        print("capplan: aborted", file=sys.stderr)
+        return 130
+    except typer.TyperException as exc:
+        # Bad CLI arguments (typer's bundled click UsageError): the message names the option.
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        print(f"capplan: error: {' '.join(message.split())}", file=sys.stderr)
+        return 2
+    return code if isinstance(code, int) else 0

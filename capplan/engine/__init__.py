@@ -1,0 +1,57 @@
+"""SimPy model of one Launch endpoint under load.
+
+`run_endpoint` is the whole interface: an EngineConfig, the requests' arrival
+times and work, and random streams in; an EngineRecord of numpy arrays out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from capplan.engine.clock import MergedEnvironment
+from capplan.engine.config import ASYNC_TYPES, SYNC_TYPES, EngineConfig
+from capplan.engine.endpoint import (
+    STATUS_NAMES,
+    TIMELINE_COLUMNS,
+    Endpoint,
+    EngineRecord,
+)
+from capplan.policies import make_autoscaler
+from capplan.policies.base import Bounds
+
+__all__ = [
+    "ASYNC_TYPES",
+    "STATUS_NAMES",
+    "SYNC_TYPES",
+    "TIMELINE_COLUMNS",
+    "EngineConfig",
+    "EngineRecord",
+    "run_endpoint",
+]
+
+
+def run_endpoint(
+    cfg: EngineConfig,
+    arrival: np.ndarray,
+    total_work: np.ndarray,
+    first_token_work: np.ndarray | None,
+    horizon: float,
+    cold_rng: np.random.Generator,
+) -> EngineRecord:
+    """Simulate one endpoint configuration from t = 0 to `horizon`.
+
+    first_token_work is None unless time to first token is tracked (STREAMING).
+    """
+    env = MergedEnvironment()
+    endpoint = Endpoint(env, cfg, arrival, total_work, first_token_work, cfg.cold_start, cold_rng)
+    bounds = Bounds(cfg.min_workers, cfg.max_workers, cfg.per_worker)
+    autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds)
+    endpoint.boot()
+    env.process(endpoint.control(autoscaler))
+    env.run_merged(
+        endpoint.arrival_list,
+        endpoint.arrive,
+        (endpoint.on_milestone, endpoint.on_retry),
+        until=horizon,
+    )
+    return endpoint.finish(horizon)

@@ -1,0 +1,70 @@
+"""A SimPy environment that also replays a sorted array of timed request events.
+
+Worker lifecycles and the autoscaler's control loop are ordinary SimPy
+processes. Per-request events (arrivals, completions, retries) are far more
+numerous, so they bypass SimPy's Event objects: arrivals come straight from
+the pre-drawn numpy array and completions from a plain heap, merged in time
+order with SimPy's own queue by `run_merged`. SimPy events win ties, so a
+control decision or a worker becoming ready at time t is seen by a request
+arriving at t.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+
+INF = float("inf")
+
+
+class MergedEnvironment(simpy.Environment):
+    """simpy.Environment plus a heap of request events handled by callbacks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calendar: list[tuple[float, int, int, Any, int]] = []  # (t, seq, kind, obj, tag)
+        self._seq = 0
+
+    def at(self, t: float, kind: int, obj: Any, tag: int = 0) -> None:
+        """Schedule a request event; `seq` keeps ties in scheduling order."""
+        self._seq += 1
+        heapq.heappush(self.calendar, (t, self._seq, kind, obj, tag))
+
+    def run_merged(
+        self,
+        arrivals: list[float],
+        on_arrival: Callable[[int], None],
+        handlers: tuple[Callable[[Any, int], None], ...],
+        until: float,
+    ) -> None:
+        """Advance to `until`, interleaving SimPy events, arrivals and the calendar."""
+        cal = self.calendar
+        pop = heapq.heappop
+        queue = self._queue  # SimPy's own event heap: (time, priority, id, event)
+        n = len(arrivals)
+        i = 0
+        ta = arrivals[0] if n else INF
+        while True:
+            ts = queue[0][0] if queue else INF
+            th = cal[0][0] if cal else INF
+            if ts <= ta and ts <= th:
+                if ts >= until:
+                    break
+                self.step()
+            elif th <= ta:
+                if th >= until:
+                    break
+                t, _, kind, obj, tag = pop(cal)
+                self._now = t
+                handlers[kind](obj, tag)
+            else:
+                if ta >= until:
+                    break
+                self._now = ta
+                on_arrival(i)
+                i += 1
+                ta = arrivals[i] if i < n else INF
+        self._now = until

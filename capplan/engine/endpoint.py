@@ -1,0 +1,413 @@
+"""One Launch endpoint: workers, the router or the async queue, lifecycles.
+
+Request paths (the hot loop) are plain callbacks driven by
+`MergedEnvironment.run_merged`; worker start-up, draining and the autoscaler's
+control loop are SimPy processes. Per-request results are written straight
+into numpy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from heapq import heappop, heappush
+from typing import Any
+
+import numpy as np
+
+from capplan.distributions import Dist
+from capplan.engine.clock import INF, MergedEnvironment
+from capplan.engine.config import EngineConfig
+from capplan.engine.worker import FINISH, FIRST_TOKEN, State, Worker, speed_table
+from capplan.policies.base import Autoscaler, Observation
+
+# Request status codes in the `status` array.
+PENDING, OK, REJECTED_429, REJECTED_503, EXPIRED = 0, 1, 2, 3, 4
+STATUS_NAMES = ("in_flight", "ok", "rejected_429", "rejected_503", "expired")
+
+MILESTONE, RETRY = 0, 1  # calendar event kinds
+EPS = 1e-9  # virtual-time tolerance when popping milestones that are due
+
+
+@dataclass(frozen=True, slots=True)
+class EngineRecord:
+    """What one run produced, as arrays (the metrics module makes DataFrames)."""
+
+    arrival: np.ndarray
+    start: np.ndarray
+    first_token: np.ndarray
+    end: np.ndarray
+    worker: np.ndarray
+    status: np.ndarray
+    retries: np.ndarray
+    workers: dict[str, np.ndarray]  # id, requested_at, ready_at, drain_at, stop_at, max_k, cold
+    timeline: np.ndarray  # rows: time, desired, provisioning, starting, ready, draining,
+    #                       in_flight, queued
+    horizon: float
+    concurrency_limit: int
+    cost_per_hour: float
+
+
+TIMELINE_COLUMNS = (
+    "time",
+    "desired",
+    "provisioning",
+    "starting",
+    "ready",
+    "draining",
+    "in_flight",
+    "queued",
+)
+
+
+class Endpoint:
+    """The state of one endpoint during a run."""
+
+    def __init__(
+        self,
+        env: MergedEnvironment,
+        cfg: EngineConfig,
+        arrival: np.ndarray,
+        total_work: np.ndarray,
+        first_token_work: np.ndarray | None,
+        cold_start: Dist,
+        cold_rng: np.random.Generator,
+    ) -> None:
+        n = len(arrival)
+        self.env, self.cfg = env, cfg
+        self.arrival = arrival
+        self.arrival_list: list[float] = arrival.tolist()
+        self.work: list[float] = total_work.tolist()
+        self.ft_work: list[float] | None = (
+            first_token_work.tolist() if first_token_work is not None else None
+        )
+        self.start = np.full(n, np.nan)
+        self.first_token = np.full(n, np.nan)
+        self.end = np.full(n, np.nan)
+        self.worker_of = np.full(n, -1, dtype=np.int32)
+        self.status = np.zeros(n, dtype=np.int8)
+        self.retries = np.zeros(n, dtype=np.int16)
+        self.cold_start, self.cold_rng = cold_start, cold_rng
+        self.cold_draws: list[float] = []  # draw i belongs to worker i, whatever the timing
+        self.limit = cfg.concurrency_limit
+        self.speed = speed_table(cfg.batching_alpha, self.limit)
+        self.workers: list[Worker] = []
+        self.pending: list[Worker] = []  # provisioning or starting (not draining)
+        self.ready: list[Worker] = []  # ready, oldest first
+        self.draining: list[Worker] = []
+        self.queue: deque[int] = deque()  # async broker queue (FIFO)
+        self.in_flight = 0
+        self.area = 0.0  # ∫ in_flight dt, for the HPA's concurrency metric
+        self.t_area = 0.0
+        self.last_arrival: float | None = None
+        self.desired = cfg.min_workers
+        self.timeline: list[tuple[float, ...]] = []
+
+        # Bound once: the hot loop calls this for every request.
+        self.arrive = self._arrive_async if cfg.is_async else self._arrive_sync
+
+    # ------------------------------------------------------------ arrivals
+    def _arrive_sync(self, i: int) -> None:
+        self.last_arrival = self.env._now  # Launch gateway refreshes KEDA's activity key
+        self.attempt(i, 0)
+
+    def _arrive_async(self, i: int) -> None:
+        self.last_arrival = self.env._now
+        if not self.queue:
+            w = self._least_loaded()
+            if w is not None:
+                self._start(w, i)
+                return
+        self.queue.append(i)
+
+    def _least_loaded(self) -> Worker | None:
+        """Istio LEAST_REQUEST: the ready worker with fewest in flight, below its limit."""
+        best, best_k = None, self.limit
+        for w in self.ready:
+            if w.k < best_k:
+                best, best_k = w, w.k
+        return best
+
+    def attempt(self, i: int, _tag: int) -> None:
+        """One try of a sync request through the gateway; 429/503 go to the retry schedule."""
+        w = self._least_loaded()
+        if w is not None:
+            self._start(w, i)
+            return
+        now = self.env._now
+        cfg = self.cfg
+        tries = int(self.retries[i]) + 1
+        # Launch gateway: stop after max_retries + 1 attempts or once timeout_seconds have passed.
+        if tries > cfg.max_retries or now - self.arrival_list[i] >= cfg.gateway_timeout_s:
+            # 429 when pods exist but are all at their limit; 503 when none is ready.
+            self.status[i] = REJECTED_429 if self.ready else REJECTED_503
+            self.end[i] = now
+            return
+        self.retries[i] = tries
+        # tenacity wait_exponential(multiplier 1, min, max, exp_base): base ** (attempt - 1).
+        wait = min(max(cfg.retry_backoff_base ** (tries - 1), cfg.retry_min_wait_s), cfg.retry_max_wait_s)
+        self.env.at(now + wait, RETRY, i)
+
+    # ------------------------------------------------------------ service
+    def _admit(self, w: Worker, i: int, now: float) -> None:
+        """Put request i in service on w (virtual clock already caught up)."""
+        self.area += self.in_flight * (now - self.t_area)
+        self.t_area = now
+        self.in_flight += 1
+        w.k += 1
+        if w.k > w.max_k:
+            w.max_k = w.k
+        self.start[i] = now
+        self.worker_of[i] = w.id
+        heappush(w.jobs, (w.v + self.work[i], FINISH, i))
+        if self.ft_work is not None:
+            ft = self.ft_work[i]
+            if ft > 0.0:
+                heappush(w.jobs, (w.v + ft, FIRST_TOKEN, i))
+            else:
+                self.first_token[i] = now
+
+    def _start(self, w: Worker, i: int) -> None:
+        now = self.env._now
+        if w.k:  # catch the virtual clock up (Worker.catch_up, inlined: hot path)
+            w.v += (now - w.t_last) * w.speed
+        w.t_last = now
+        old_speed = w.speed
+        self._admit(w, i, now)
+        w.speed = self.speed[w.k]
+        if w.speed != old_speed or w.jobs[0][0] < w.next_v:
+            self._reschedule(w, now)
+
+    def _reschedule(self, w: Worker, now: float) -> None:
+        w.gen += 1
+        if w.jobs:
+            w.next_v = w.jobs[0][0]
+            self.env.at(now + max(w.next_v - w.v, 0.0) / w.speed, MILESTONE, w, w.gen)
+        else:
+            w.next_v = INF
+
+    def on_milestone(self, w: Worker, gen: int) -> None:
+        """A first token or a finish on w is due (unless w was rescheduled since)."""
+        if gen != w.gen:
+            return
+        now = self.env._now
+        w.catch_up(now)
+        jobs = w.jobs
+        due = w.v + EPS * max(1.0, w.v)
+        done = 0
+        while jobs and jobs[0][0] <= due:
+            _, kind, i = heappop(jobs)
+            if kind == FIRST_TOKEN:
+                self.first_token[i] = now
+            else:
+                self.end[i] = now
+                self.status[i] = OK
+                done += 1
+        if done:
+            self.area += self.in_flight * (now - self.t_area)
+            self.t_area = now
+            self.in_flight -= done
+            w.k -= done
+        if self.queue and w.state == State.READY:
+            self._pull(w, now)
+        w.speed = self.speed[w.k]
+        self._reschedule(w, now)
+        if w.k == 0 and w.idle_event is not None and not w.idle_event.triggered:
+            w.idle_event.succeed()
+
+    def _pull(self, w: Worker, now: float) -> None:
+        """Async: w takes queued tasks, oldest first, up to its concurrency; expired ones drop."""
+        queue, expiry = self.queue, self.cfg.task_expiry_s
+        while queue and w.k < self.limit:
+            i = queue.popleft()
+            if now - self.arrival_list[i] >= expiry:
+                self.status[i] = EXPIRED
+                self.end[i] = self.arrival_list[i] + expiry
+                continue
+            self._admit(w, i, now)
+
+    def on_retry(self, i: int, _tag: int) -> None:
+        self.attempt(i, 0)
+
+    # ------------------------------------------------------------ lifecycle
+    def boot(self) -> None:
+        """A deployed endpoint: min_workers ready at t = 0."""
+        for _ in range(self.cfg.min_workers):
+            w = Worker(len(self.workers), 0.0, cold=False)
+            w.state, w.ready_at = State.READY, 0.0
+            self.workers.append(w)
+            self.ready.append(w)
+
+    def _launch(self) -> None:
+        w = Worker(len(self.workers), self.env._now, cold=True)
+        self.workers.append(w)
+        self.pending.append(w)
+        self.env.process(self._start_up(w))
+
+    def _start_up(self, w: Worker) -> Any:
+        cfg, env = self.cfg, self.env
+        # Launch: high_priority pods preempt the warm balloon pool and skip node provisioning.
+        if cfg.node_provisioning_s > 0 and not cfg.high_priority:
+            yield env.timeout(cfg.node_provisioning_s)
+            if w.state == State.STOPPED:
+                return
+        w.state = State.STARTING
+        self.record()
+        yield env.timeout(self._time_to_ready(self._cold_draw(w.id)))
+        if w.state == State.STOPPED:
+            return
+        w.state, w.ready_at = State.READY, env.now
+        self.pending.remove(w)
+        self.ready.append(w)
+        if self.queue:
+            w.catch_up(env.now)
+            self._pull(w, env.now)
+            w.speed = self.speed[w.k]
+            self._reschedule(w, env.now)
+        self.record()
+
+    def _cold_draw(self, wid: int) -> float:
+        while wid >= len(self.cold_draws):
+            self.cold_draws.extend(self.cold_start.sample(self.cold_rng, 64).tolist())
+        return self.cold_draws[wid]
+
+    def _time_to_ready(self, load_s: float) -> float:
+        """Kubernetes readiness: first probe at the initial delay, then every period."""
+        delay, period = self.cfg.readiness_delay_s, self.cfg.probe_period_s
+        if load_s <= delay:
+            return delay
+        return delay + math.ceil((load_s - delay) / period - 1e-12) * period
+
+    def scale_to(self, desired: int) -> None:
+        """Make the non-draining worker count `desired` (a ReplicaSet's job)."""
+        self.desired = desired
+        current = len(self.pending) + len(self.ready)
+        for _ in range(desired - current):
+            self._launch()
+        for _ in range(current - desired):
+            self._remove_one()
+
+    def _remove_one(self) -> None:
+        # ReplicaSet scale-down deletes not-ready pods first, then the most recently ready.
+        now = self.env._now
+        if self.pending:
+            w = self.pending.pop()
+            w.state, w.stop_at = State.STOPPED, now
+            return
+        w = self.ready.pop()
+        w.state, w.drain_at = State.DRAINING, now
+        if w.k == 0:
+            w.state, w.stop_at = State.STOPPED, now
+            return
+        self.draining.append(w)
+        self.env.process(self._drain(w))
+
+    def _drain(self, w: Worker) -> Any:
+        env = self.env
+        w.idle_event = env.event()
+        # Launch: terminationGracePeriodSeconds bounds how long in-flight work may finish.
+        yield w.idle_event | env.timeout(self.cfg.drain_grace_s)
+        if w.k:
+            self._kill(w)
+        w.state, w.stop_at = State.STOPPED, env.now
+        self.draining.remove(w)
+        self.record()
+
+    def _kill(self, w: Worker) -> None:
+        """Grace period over: sync requests fail (503); async tasks go back on the queue."""
+        now = self.env._now
+        unfinished = sorted(i for _, kind, i in w.jobs if kind == FINISH)
+        self.area += self.in_flight * (now - self.t_area)
+        self.t_area = now
+        self.in_flight -= len(unfinished)
+        w.jobs.clear()
+        w.k = 0
+        w.gen += 1
+        for i in unfinished:
+            if self.cfg.is_async:
+                self.start[i] = self.first_token[i] = np.nan
+                self.worker_of[i] = -1
+            else:
+                self.status[i], self.end[i] = REJECTED_503, now
+        if self.cfg.is_async:
+            self.queue.extendleft(reversed(unfinished))
+            for r in self.ready:
+                self._feed(r)
+
+    def _feed(self, w: Worker) -> None:
+        now = self.env._now
+        w.catch_up(now)
+        self._pull(w, now)
+        w.speed = self.speed[w.k]
+        self._reschedule(w, now)
+
+    # ------------------------------------------------------------ control
+    def observe(self) -> Observation:
+        now = self.env._now
+        return Observation(
+            now=now,
+            current=len(self.pending) + len(self.ready),
+            ready=len(self.ready),
+            in_flight=self.in_flight,
+            in_flight_area=self.area + self.in_flight * (now - self.t_area),
+            queued=len(self.queue),
+            last_request_at=self.last_arrival,
+        )
+
+    def control(self, autoscaler: Autoscaler) -> Any:
+        """The autoscaler's loop: observe, decide, scale, every period."""
+        while True:
+            self.scale_to(autoscaler.decide(self.observe()))
+            self.record()
+            yield self.env.timeout(autoscaler.period_s)
+
+    def record(self) -> None:
+        provisioning = sum(1 for w in self.pending if w.state == State.PROVISIONING)
+        self.timeline.append(
+            (
+                self.env._now,
+                self.desired,
+                provisioning,
+                len(self.pending) - provisioning,
+                len(self.ready),
+                len(self.draining),
+                self.in_flight,
+                len(self.queue),
+            )
+        )
+
+    # ------------------------------------------------------------ results
+    def finish(self, horizon: float) -> EngineRecord:
+        if self.cfg.is_async:
+            self._expire_queued(horizon)
+        ws = self.workers
+        return EngineRecord(
+            arrival=self.arrival,
+            start=self.start,
+            first_token=self.first_token,
+            end=self.end,
+            worker=self.worker_of,
+            status=self.status,
+            retries=self.retries,
+            workers={
+                "id": np.array([w.id for w in ws], dtype=np.int32),
+                "requested_at": np.array([w.requested_at for w in ws], dtype=float),
+                "ready_at": np.array([w.ready_at for w in ws], dtype=float),
+                "drain_at": np.array([w.drain_at for w in ws], dtype=float),
+                "stop_at": np.array([w.stop_at for w in ws], dtype=float),
+                "max_k": np.array([w.max_k for w in ws], dtype=np.int32),
+                "cold": np.array([w.cold for w in ws], dtype=bool),
+            },
+            timeline=np.array(self.timeline, dtype=float).reshape(-1, len(TIMELINE_COLUMNS)),
+            horizon=horizon,
+            concurrency_limit=self.limit,
+            cost_per_hour=self.cfg.cost_per_hour,
+        )
+
+    def _expire_queued(self, horizon: float) -> None:
+        expiry = self.cfg.task_expiry_s
+        for i in self.queue:
+            if horizon - self.arrival_list[i] >= expiry:
+                self.status[i] = EXPIRED
+                self.end[i] = self.arrival_list[i] + expiry
