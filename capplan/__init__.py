@@ -1,8 +1,8 @@
 """capplan: size Launch endpoints for SGP model templates by simulation.
 
-    import capplan
-    results = capplan.simulate("scenarios/chat.toml")
-    results[0].summary["latency_p99_s"], results[0].requests, results[0].timeline
+import capplan
+results = capplan.simulate("scenarios/chat.toml")
+results[0].summary["latency_p99_s"], results[0].requests, results[0].timeline
 """
 
 from __future__ import annotations

@@ -99,7 +99,9 @@ def worker_cost_per_hour(
     return gpu_cost + cpus * prices.cpu_per_hour + memory_bytes / GIB * prices.memory_gib_per_hour
 
 
-def speed_factor(reference: str, target: str, gpus_ref: int, gpus_target: int) -> tuple[float, float]:
+def speed_factor(
+    reference: str, target: str, gpus_ref: int, gpus_target: int
+) -> tuple[float, float]:
     """(prefill, decode) speed of `target` × gpus_target relative to `reference` × gpus_ref.
 
     More GPUs (tensor parallel) scale speed by the count times an efficiency of

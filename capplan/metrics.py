@@ -184,7 +184,9 @@ def confidence_interval(values: Sequence[float], level: float = 0.95) -> tuple[f
     mean = float(x.mean())
     if len(x) < 2 or float(x.std()) == 0.0:
         return (mean, mean) if len(x) >= 2 else (math.nan, math.nan)
-    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1)) * float(x.std(ddof=1)) / math.sqrt(len(x))
+    half = (
+        float(stats.t.ppf(0.5 + level / 2, len(x) - 1)) * float(x.std(ddof=1)) / math.sqrt(len(x))
+    )
     return (mean - half, mean + half)
 
 

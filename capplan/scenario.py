@@ -50,7 +50,9 @@ class WorkloadSpec(_Spec):
     rates: tuple[float, ...] | None = None  # mmpp: rate of each phase
     mean_durations_s: tuple[float, ...] | None = None  # mmpp: mean sojourn in each phase
     path: Path | None = None  # trace (Azure LLM CSV) or piecewise (time_s,rate CSV)
-    rate_multiplier: float = Field(1.0, gt=0)  # trace/piecewise: scales the rate (trace: thins or superposes)
+    rate_multiplier: float = Field(
+        1.0, gt=0
+    )  # trace/piecewise: scales the rate (trace: thins or superposes)
     start_s: float = Field(0.0, ge=0)  # trace: skip this much of the trace
     duration_s: float | None = Field(None, gt=0)  # trace: keep this much after start_s
     horizon_s: float | None = Field(None, gt=0)  # simulated time; default 3600 or the trace
@@ -143,7 +145,9 @@ class ServiceSpec(_Spec):
     def latency_dist(self) -> Dist:
         """The work of one request at concurrency 1, as a distribution (latency kind)."""
         if self.distribution == "lognormal":
-            return Dist(distribution="lognormal", median=self.median_s, mean=self.mean_s, p99=self.p99_s)
+            return Dist(
+                distribution="lognormal", median=self.median_s, mean=self.mean_s, p99=self.p99_s
+            )
         centre = self.mean_s if self.mean_s is not None else self.median_s
         if centre is None:
             raise ValueError(f"distribution {self.distribution!r} needs mean_s")
@@ -397,9 +401,7 @@ def _split_overrides(
                 )
             overrides[key] = value
         else:
-            raise CapplanError(
-                f"{kind}.{key}: unknown key; allowed: {', '.join(sorted(fields))}"
-            )
+            raise CapplanError(f"{kind}.{key}: unknown key; allowed: {', '.join(sorted(fields))}")
     return base, overrides
 
 
@@ -522,7 +524,9 @@ def apply_overrides(
     return result
 
 
-def _apply_scenario_override(scenario: Scenario, key: str, value: Any, names: list[str]) -> Scenario:
+def _apply_scenario_override(
+    scenario: Scenario, key: str, value: Any, names: list[str]
+) -> Scenario:
     root, _, rest = key.partition(".")
     if root == "seed" and not rest:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:

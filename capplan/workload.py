@@ -143,6 +143,14 @@ def minute_rates(spec: WorkloadSpec, seed: int = 0, replication: int = 0) -> np.
     return np.diff(_cumulative_rate(spec, edges, seed, replication)) / width
 
 
+def minute_bins(
+    spec: WorkloadSpec, seed: int = 0, replication: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(bin edges, minute_rates): the rates together with the bins they average over."""
+    horizon = trace_horizon(spec) if spec.kind == "trace" else spec.horizon
+    return _bin_edges(horizon), minute_rates(spec, seed, replication)
+
+
 def peak_rate(spec: WorkloadSpec, seed: int = 0) -> float:
     """The highest minute rate, requests/s (0 for an empty horizon)."""
     rates = minute_rates(spec, seed)

@@ -35,15 +35,23 @@ def scenario_validate(
 @app.command("simulate")
 def simulate_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
-    template: Annotated[str | None, typer.Option("--template", "-t", help="Only this template.")] = None,
+    template: Annotated[
+        str | None, typer.Option("--template", "-t", help="Only this template.")
+    ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override KEY=VALUE (endpoint_config.per_worker=4, workload.rate=5)."),
+        typer.Option(
+            "--set", help="Override KEY=VALUE (endpoint_config.per_worker=4, workload.rate=5)."
+        ),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Scenario seed override.", min=0)] = None,
-    replications: Annotated[int | None, typer.Option(help="Replications (default: scenario's).", min=1)] = None,
+    replications: Annotated[
+        int | None, typer.Option(help="Replications (default: scenario's).", min=1)
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
-    out: Annotated[Path | None, typer.Option(help="Write summary.json, requests.csv, timeline.csv here.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write summary.json, requests.csv, timeline.csv here.")
+    ] = None,
 ) -> None:
     """Simulate each template's endpoint as configured and summarise latency, errors and cost.
 
@@ -82,7 +90,10 @@ ROWS = (
     ("expired / in flight", lambda s: f"{s['expired']} / {s['in_flight_at_end']}"),
     ("error rate", lambda s: f"{s['error_rate']:.2%}"),
     ("wait p50/p99 s", lambda s: f"{fmt(s['wait_p50_s'])} / {fmt(s['wait_p99_s'])}"),
-    ("latency p50/p95/p99 s", lambda s: " / ".join(fmt(s[f"latency_p{p}_s"]) for p in (50, 95, 99))),
+    (
+        "latency p50/p95/p99 s",
+        lambda s: " / ".join(fmt(s[f"latency_p{p}_s"]) for p in (50, 95, 99)),
+    ),
     ("ttft p50/p95/p99 s", lambda s: " / ".join(fmt(s[f"ttft_p{p}_s"]) for p in (50, 95, 99))),
     ("mean / peak workers", lambda s: f"{fmt(s['mean_workers'])} / {fmt(s['peak_workers'])}"),
     ("cold starts", lambda s: fmt(s["cold_starts"])),

@@ -146,7 +146,9 @@ class Endpoint:
             return
         self.retries[i] = tries
         # tenacity wait_exponential(multiplier 1, min, max, exp_base): base ** (attempt - 1).
-        wait = min(max(cfg.retry_backoff_base ** (tries - 1), cfg.retry_min_wait_s), cfg.retry_max_wait_s)
+        wait = min(
+            max(cfg.retry_backoff_base ** (tries - 1), cfg.retry_min_wait_s), cfg.retry_max_wait_s
+        )
         self.env.at(now + wait, RETRY, i)
 
     # ------------------------------------------------------------ service

@@ -1,0 +1,123 @@
+"""`capplan recommend`: the cheapest configuration that meets the SLO, per template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from capplan.cli import app
+from capplan.cli.output import dumps, fmt
+from capplan.cli.progress import progress_bar
+from capplan.planner import recommend
+
+
+@app.command("recommend")
+def recommend_command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    template: Annotated[
+        str | None, typer.Option("--template", "-t", help="Only this template.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the recommendation as JSON.")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="Parallel simulations (default: cores).", min=1)
+    ] = None,
+    dask: Annotated[
+        str | None, typer.Option("--dask", help="Run on a Dask scheduler at ADDRESS.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Recommend gpu_type, min_workers, max_workers and per_worker for each template.
+
+    Example: capplan recommend scenarios/chat.toml --workers 2
+    """
+    with progress_bar("recommend", enabled=not (quiet or as_json)) as bar:
+        docs = recommend(scenario, template, workers=workers, dask_address=dask, progress=bar)
+    if as_json:
+        typer.echo(dumps(docs))
+        return
+    console = Console()
+    for doc in docs:
+        console.print(_table(doc))
+        console.print(verdict(doc))
+        console.print()
+
+
+CONFIG_ROWS = (
+    "gpu",
+    "min / max / per_worker",
+    "latency p99 s",
+    "ttft p99 s",
+    "error rate",
+    "mean workers",
+    "$ / hour",
+    "$ / month",
+    "meets SLO",
+)
+
+
+def _cells(cfg: dict[str, Any] | None) -> list[str]:
+    if not cfg:
+        return ["–"] * len(CONFIG_ROWS)
+    m = cfg.get("metrics", {})
+    return [
+        f"{cfg['gpus']}× {cfg['gpu_type']}",
+        f"{cfg['min_workers']} / {cfg['max_workers']} / {cfg['per_worker']}",
+        fmt(m.get("latency_p99_s")),
+        fmt(m.get("ttft_p99_s")),
+        f"{m['error_rate']:.2%}" if "error_rate" in m else "–",
+        fmt(m.get("mean_workers")),
+        f"{cfg['cost_per_hour']:,.2f}",
+        f"{cfg['cost_per_hour'] * 730:,.0f}",
+        "yes" if cfg.get("meets_slo") else "NO",
+    ]
+
+
+def _table(doc: dict[str, Any]) -> Table:
+    table = Table(title=f"{doc['template']}: recommendation")
+    table.add_column("", style="bold")
+    columns = [("current", doc["current"]), ("rule of thumb", doc["rule_of_thumb"])]
+    columns.append(("recommended", doc["recommended"] or doc.get("best_achievable")))
+    for name, _ in columns:
+        table.add_column(name, justify="right")
+    cells = [_cells(cfg) for _, cfg in columns]
+    for i, label in enumerate(CONFIG_ROWS):
+        table.add_row(label, *(c[i] for c in cells))
+    return table
+
+
+def verdict(doc: dict[str, Any]) -> str:
+    """One paragraph a sizing review can read aloud."""
+    cur, rec = doc["current"], doc["recommended"]
+    lb = doc["lower_bound_cost_per_hour"]
+    s = doc["search"]
+    effort = (
+        f"{s['candidates']} candidates, {s['screened_out']} screened out analytically, "
+        f"{s['pruned']} skipped by bound, {s['simulations']} simulations in {s['seconds']:.1f} s"
+    )
+    if rec is None:
+        return (
+            f"[bold red]No configuration meets the SLO.[/] {doc.get('why', '')}. "
+            f"The current configuration costs ${cur['cost_per_hour']:,.2f}/h and "
+            f"{'meets' if cur['meets_slo'] else 'misses'} the SLO. ({effort})"
+        )
+    saving = doc["saving_per_month"]
+    change = f"saves ${saving:,.0f}/month" if saving >= 0 else f"costs ${-saving:,.0f}/month more"
+    cur_state = "meets" if cur["meets_slo"] else "[red]misses[/]"
+    sens = "; ".join(
+        f"At {e['traffic']:g}× traffic it "
+        + ("still meets the SLO" if e["meets_slo"] else f"misses the SLO and {e.get('note', '')}")
+        for e in doc["sensitivity"]
+    )
+    return (
+        f"Run [bold]{doc['template']}[/] on {rec['gpus']}× {rec['gpu_type']} with "
+        f"min_workers {rec['min_workers']}, max_workers {rec['max_workers']}, per_worker "
+        f"{rec['per_worker']}: ${rec['cost_per_hour']:,.2f}/h, which {change} against the "
+        f"current configuration (which {cur_state} the SLO) and is "
+        f"{rec['cost_per_hour'] / lb:.2f}× the fluid lower bound (${lb:,.2f}/h). {sens}. ({effort})"
+    )

@@ -1,0 +1,114 @@
+"""Running batches of simulations: a grid expander plus a runner.
+
+Every batch goes through a `concurrent.futures.Executor`: in-process for one
+worker, a local process pool by default, or a Dask cluster (`capplan[dask]`).
+Each task is a pure function of its arguments (seeds included), and results
+come back in submission order, so numbers never depend on where or in which
+order the tasks ran.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from capplan.errors import CapplanError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def expand_grid(axes: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the axes' values, as dicts, in a fixed order."""
+    keys = list(axes)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*axes.values())]
+
+
+class InlineExecutor(Executor):
+    """Runs each task at submit time in this process (one worker, no pickling)."""
+
+    def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
+        future: Future[R] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # the caller sees it from future.result()
+            future.set_exception(exc)
+        return future
+
+
+def default_workers() -> int:
+    return max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
+
+
+@contextmanager
+def executor_for(workers: int | None = None, dask_address: str | None = None) -> Iterator[Executor]:
+    """The executor a run asked for; closed when the block ends."""
+    if dask_address:
+        with _dask_executor(dask_address) as ex:
+            yield ex
+        return
+    n = default_workers() if workers is None else workers
+    if n < 1:
+        raise CapplanError(f"--workers: must be >= 1, got {n}")
+    if n == 1:
+        yield InlineExecutor()
+        return
+    with ProcessPoolExecutor(max_workers=n) as ex:
+        yield ex
+
+
+@contextmanager
+def _dask_executor(address: str) -> Iterator[Executor]:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise CapplanError("--dask needs Dask: pip install 'capplan[dask]'") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise CapplanError(f"--dask {address}: cannot reach the scheduler ({exc})") from None
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
+
+
+class Progress(Protocol):
+    """Told how many simulations a run will do, and when each one is done."""
+
+    def add(self, total: int) -> None: ...
+
+    def advance(self, n: int = 1) -> None: ...
+
+
+def run_all(
+    executor: Executor,
+    fn: Callable[..., R],
+    tasks: Iterable[tuple[Any, ...]],
+    progress: Progress | None = None,
+) -> list[R]:
+    """fn(*task) for every task, results in task order (whatever order they finish in)."""
+    futures = [executor.submit(fn, *task) for task in tasks]
+    if progress is not None:
+        progress.add(len(futures))
+        for _ in as_completed(futures):
+            progress.advance()
+    return [f.result() for f in futures]
+
+
+@dataclass(frozen=True)
+class Runner:
+    """An executor and, optionally, a progress display: what a batch of runs needs."""
+
+    executor: Executor
+    progress: Progress | None = None
+
+    def map(self, fn: Callable[..., R], tasks: Iterable[tuple[Any, ...]]) -> list[R]:
+        return run_all(self.executor, fn, tasks, self.progress)
