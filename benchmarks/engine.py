@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Engine speed against reference peers, and memory/scale checks.
+
+    python benchmarks/engine.py              # everything
+    python benchmarks/engine.py speed        # M/M/4 vs the peers, as ratios
+    python benchmarks/engine.py scale        # 1M requests, 24 h at 20/s, 10x overload
+
+Speed: a static M/M/4 pool (lambda 3.2, mu 1, ASYNC, per_worker 1) for 200,000
+requests through capplan's engine with the Launch autoscaler loop running
+(min = max = 4, so the celery autoscaler ticks every 3 s but never changes the
+pool), and through the peers in ../shared/bench/peers.py — a bare heapq loop,
+idiomatic SimPy and Ciw — in this same process, on the same draws. This
+machine is shared and noisy, so the ratios matter, not the absolute rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS = ROOT.parent / "shared" / "bench" / "peers.py"
+
+
+def load_peers():
+    """The reference peers module, from the shared folder beside the repository."""
+    if not PEERS.exists():
+        raise SystemExit(f"peers not found at {PEERS}")
+    spec = importlib.util.spec_from_file_location("peers", PEERS)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def engine_config(endpoint_type: str, workers: int, per_worker: int, alpha: float = 0.0, **kw):
+    from capplan.distributions import Dist
+    from capplan.engine import EngineConfig
+
+    base = dict(
+        endpoint_type=endpoint_type,
+        min_workers=workers,
+        max_workers=workers,
+        per_worker=per_worker,
+        batching_alpha=alpha,
+        concurrency_limit=per_worker if endpoint_type in ("ASYNC", "BATCH") else 200,
+        readiness_delay_s=120.0,
+        probe_period_s=5.0,
+        node_provisioning_s=0.0,
+        high_priority=False,
+        cold_start=Dist(value=60.0),
+        max_retries=8,
+        retry_backoff_base=1.2,
+        retry_min_wait_s=1.0,
+        retry_max_wait_s=5.0,
+        gateway_timeout_s=10.0,
+        task_expiry_s=86400.0,
+        drain_grace_s=1800.0,
+        autoscaler="launch",
+        cost_per_hour=1.0,
+    )
+    base.update(kw)
+    return EngineConfig(**base)
+
+
+def capplan_mmc(lam: float, mu: float, c: int, n: int, seed: int = 1) -> tuple[float, float]:
+    """The peers' interface: (wall seconds, mean queue wait) for n customers."""
+    from capplan.engine import run_endpoint
+
+    peers = load_peers()
+    gaps, services = peers._draws(lam, mu, n, seed)
+    arrival = np.cumsum(gaps)
+    cfg = engine_config("ASYNC", c, 1)
+    start = time.perf_counter()
+    rec = run_endpoint(cfg, arrival, services, None, float(arrival[-1]) + 1e-9, np.random.default_rng(seed))
+    took = time.perf_counter() - start
+    return took, float(np.nanmean(rec.start - rec.arrival))
+
+
+def speed(n: int, repeats: int) -> dict:
+    peers = load_peers()
+    lam, mu, c = 3.2, 1.0, 4
+    _, wq = peers.erlang_c(lam, mu, c)
+    print(f"M/M/{c} lambda={lam} mu={mu}, {n:,} requests; Erlang C mean wait {wq:.4f}")
+    runners = {"capplan": capplan_mmc, **peers.PEERS}
+    best: dict[str, float] = {}
+    waits: dict[str, float] = {}
+    for _ in range(repeats):  # interleaved, best of `repeats`: the machine is noisy
+        for name, fn in runners.items():
+            try:
+                took, wait = fn(lam, mu, c, n)
+            except ImportError as exc:
+                print(f"{name:8s} skipped ({exc})")
+                continue
+            best[name] = min(best.get(name, float("inf")), took)
+            waits[name] = wait
+    rates = {k: n / v for k, v in best.items()}
+    for name, rate in rates.items():
+        print(f"{name:8s} {rate:>11,.0f} requests/s   mean wait {waits[name]:.4f}")
+    ratios = {f"capplan/{k}": rates["capplan"] / rates[k] for k in rates if k != "capplan"}
+    for k, v in ratios.items():
+        print(f"{k:16s} {v:6.2f}x")
+    return {"rates": rates, "ratios": ratios}
+
+
+SCALE_CASES = {
+    # 1,000,000 requests of a busy static sync pool: peak memory must stay under 1 GB.
+    "million": dict(kind="SYNC", rate=250.0, horizon=4000.0, workers=40, pw=8, mean=1.0),
+    # 24 simulated hours at 20 requests/s under the Launch HPA.
+    "day": dict(kind="SYNC", rate=20.0, horizon=86400.0, workers=2, pw=4, mean=0.5, max_w=12),
+    # An endpoint overloaded 10x for an hour: 2 workers holding at most 4 requests each
+    # (alpha 0.1: 4 / 1.3 = 3.08 requests/s per worker, 6.15 in all) get 61.5 requests/s.
+    "overload": dict(kind="SYNC", rate=61.5, horizon=3600.0, workers=2, pw=2, mean=1.0, limit=4),
+}
+
+
+def scale_case(name: str) -> dict:
+    """Run one scale case in this process and report its figures and peak RSS."""
+    from capplan.engine import run_endpoint
+
+    p = SCALE_CASES[name]
+    rng = np.random.default_rng(7)
+    n_expected = int(p["rate"] * p["horizon"] * 1.01) + 1000
+    arrival = np.cumsum(rng.exponential(1 / p["rate"], n_expected))
+    arrival = arrival[arrival < p["horizon"]]
+    work = rng.exponential(p["mean"], len(arrival))
+    extra = {"concurrency_limit": p["limit"]} if "limit" in p else {}
+    cfg = engine_config(p["kind"], p["workers"], p["pw"], 0.1, **extra)
+    if "max_w" in p:
+        cfg = engine_config(p["kind"], p["workers"], p["pw"], 0.1, max_workers=p["max_w"], **extra)
+    start = time.perf_counter()
+    rec = run_endpoint(cfg, arrival, work, None, p["horizon"], rng)
+    took = time.perf_counter() - start
+    status = np.bincount(rec.status, minlength=5)
+    return {
+        "case": name,
+        "requests": int(len(arrival)),
+        "seconds": round(took, 2),
+        "requests_per_s": round(len(arrival) / took),
+        "ok": int(status[1]),
+        "rejected_429": int(status[2]),
+        "rejected_503": int(status[3]),
+        "in_flight": int(status[0]),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def scale() -> list[dict]:
+    """Each case in a fresh process, so peak memory is its own."""
+    out = []
+    for name in SCALE_CASES:
+        proc = subprocess.run(
+            [sys.executable, __file__, "_case", name], capture_output=True, text=True, check=True
+        )
+        figures = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(json.dumps(figures))
+        out.append(figures)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", nargs="?", default="all", choices=["all", "speed", "scale", "_case"])
+    parser.add_argument("name", nargs="?")
+    parser.add_argument("-n", type=int, default=200_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    if args.what == "_case":
+        print(json.dumps(scale_case(args.name)))
+        return
+    if args.what in ("all", "speed"):
+        speed(args.n, args.repeats)
+    if args.what in ("all", "scale"):
+        scale()
+
+
+if __name__ == "__main__":
+    main()
