@@ -127,7 +127,8 @@ def _waits(arrival: np.ndarray, start: np.ndarray, status: np.ndarray, horizon: 
 def _latencies(
     name: str, arrival: np.ndarray, done_at: np.ndarray, status: np.ndarray, horizon: float
 ) -> dict:
-    done = (status == OK) & ~np.isnan(done_at)
+    # A request still in flight at the horizon may already have its first token: count it.
+    done = ((status == OK) | (status == PENDING)) & ~np.isnan(done_at)
     open_ = (status == PENDING) & np.isnan(done_at)
     values = np.concatenate([done_at[done] - arrival[done], horizon - arrival[open_]])
     return _stats(name, values)

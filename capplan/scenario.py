@@ -519,43 +519,53 @@ def apply_overrides(
         for t in scenario.templates
     )
     result = replace(scenario, templates=templates)
+    # All keys of one table are applied together, so their order never matters
+    # (horizon_s and warmup_s are checked against each other).
+    grouped: dict[str, dict[str, Any]] = {}
     for key, value in scen_updates.items():
-        result = _apply_scenario_override(result, key, value, names)
+        root, _, rest = key.partition(".")
+        if root not in _OVERRIDE_ROOTS or (root == "seed") == bool(rest):
+            raise CapplanError(
+                f"--set {key}: unknown setting; use endpoint_config.*, bundle_config.*, "
+                "workload.*, service.*, slo.*, simulation.*, planner.*, costs.* or seed"
+            )
+        grouped.setdefault(root, {})
+        grouped[root] = _deep_merge(grouped[root], _nested(rest, value) if rest else {"": value})
+    for root, update in grouped.items():
+        result = _apply_scenario_override(result, root, update, names)
     return result
 
 
+_OVERRIDE_ROOTS = ("seed", "workload", "service", "slo", "planner", "simulation", "costs")
+
+
 def _apply_scenario_override(
-    scenario: Scenario, key: str, value: Any, names: list[str]
+    scenario: Scenario, root: str, update: dict[str, Any], names: list[str]
 ) -> Scenario:
-    root, _, rest = key.partition(".")
-    if root == "seed" and not rest:
+    if root == "seed":
+        value = update[""]
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise CapplanError(f"--set seed: must be an integer >= 0, got {value!r}")
         return replace(scenario, seed=value)
-    specs = {"workload": "workloads", "service": "services", "slo": "slos"}
-    singles = {"planner": PlannerSpec, "simulation": SimulationSpec}
-    if root in specs and rest:
-        attr = specs[root]
-        model = type(next(iter(getattr(scenario, attr).values())))
-        updated = dict(getattr(scenario, attr))
-        for n in names:
-            data = _deep_merge(updated[n].model_dump(exclude_unset=True), _nested(rest, value))
-            if root == "workload":
-                base_dir = Path(scenario.raw.get("__base_dir__", "."))
-                updated[n] = _resolve_workload((data, {}), n, base_dir)
-            else:
-                updated[n] = _validate(model, data, root)
-        return replace(scenario, **{attr: MappingProxyType(updated)})
-    if root in singles and rest:
-        current = getattr(scenario, root)
-        data = _deep_merge(current.model_dump(exclude_unset=True), _nested(rest, value))
-        return replace(scenario, **{root: _validate(singles[root], data, root)})
-    if root == "costs" and rest:
-        return replace(scenario, prices=_merge_price(scenario, rest, value))
-    raise CapplanError(
-        f"--set {key}: unknown setting; use endpoint_config.*, bundle_config.*, workload.*, "
-        "service.*, slo.*, simulation.*, planner.*, costs.* or seed"
-    )
+    if root == "costs":
+        prices = scenario.prices
+        for key, value in update.items():
+            prices = _merge_price(replace(scenario, prices=prices), key, value)
+        return replace(scenario, prices=prices)
+    if root in ("planner", "simulation"):
+        model = {"planner": PlannerSpec, "simulation": SimulationSpec}[root]
+        data = _deep_merge(getattr(scenario, root).model_dump(exclude_unset=True), update)
+        return replace(scenario, **{root: _validate(model, data, root)})
+    attr = {"workload": "workloads", "service": "services", "slo": "slos"}[root]
+    updated = dict(getattr(scenario, attr))
+    for n in names:
+        data = _deep_merge(updated[n].model_dump(exclude_unset=True), update)
+        if root == "workload":
+            base_dir = Path(scenario.raw.get("__base_dir__", "."))
+            updated[n] = _resolve_workload((data, {}), n, base_dir)
+        else:
+            updated[n] = _validate(type(updated[n]), data, root)
+    return replace(scenario, **{attr: MappingProxyType(updated)})
 
 
 def _merge_price(scenario: Scenario, key: str, value: Any) -> Prices:

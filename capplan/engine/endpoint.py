@@ -243,6 +243,8 @@ class Endpoint:
 
     def _launch(self) -> None:
         w = Worker(len(self.workers), self.env._now, cold=True)
+        if self.cfg.node_provisioning_s <= 0 or self.cfg.high_priority:
+            w.state = State.STARTING  # no GPU node to wait for: never shown as provisioning
         self.workers.append(w)
         self.pending.append(w)
         self.env.process(self._start_up(w))
