@@ -12,7 +12,9 @@ from rich.table import Table
 from capplan.cli import app
 from capplan.cli.output import dumps, fmt
 from capplan.cli.progress import progress_bar
+from capplan.errors import CapplanError
 from capplan.planner import recommend
+from capplan.scenario import load_scenario
 
 
 @app.command("recommend")
@@ -31,13 +33,29 @@ def recommend_command(
         str | None, typer.Option("--dask", help="Run on a Dask scheduler at ADDRESS.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Write report.md, report.html, recommendation.json and figures/ to DIR.",
+            metavar="DIR",
+        ),
+    ] = None,
 ) -> None:
     """Recommend gpu_type, min_workers, max_workers and per_worker for each template.
 
-    Example: capplan recommend scenarios/chat.toml --workers 2
+    Example: capplan recommend scenarios/chat.toml --workers 2 --out report/
     """
+    if out is not None and out.exists() and not out.is_dir():
+        # Checked before the search, which may take minutes.
+        raise CapplanError(f"--out {out}: exists and is not a directory")
+    scen = load_scenario(scenario)
     with progress_bar("recommend", enabled=not (quiet or as_json)) as bar:
-        docs = recommend(scenario, template, workers=workers, dask_address=dask, progress=bar)
+        docs = recommend(scen, template, workers=workers, dask_address=dask, progress=bar)
+    if out is not None:
+        from capplan.report import reproduce_command, write_report
+
+        write_report(out, scen, docs, reproduce_command(scenario, out, template))
     if as_json:
         typer.echo(dumps(docs))
         return
@@ -46,6 +64,8 @@ def recommend_command(
         console.print(_table(doc))
         console.print(verdict(doc))
         console.print()
+    if out is not None:
+        console.print(f"Report written to {out}/ (report.md, report.html, figures/)")
 
 
 CONFIG_ROWS = (

@@ -12,6 +12,7 @@ arriving at t.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -26,12 +27,11 @@ class MergedEnvironment(simpy.Environment):
     def __init__(self) -> None:
         super().__init__()
         self.calendar: list[tuple[float, int, int, Any, int]] = []  # (t, seq, kind, obj, tag)
-        self._seq = 0
+        self.seq = itertools.count()  # ties run in scheduling order
 
     def at(self, t: float, kind: int, obj: Any, tag: int = 0) -> None:
-        """Schedule a request event; `seq` keeps ties in scheduling order."""
-        self._seq += 1
-        heapq.heappush(self.calendar, (t, self._seq, kind, obj, tag))
+        """Schedule a request event."""
+        heapq.heappush(self.calendar, (t, next(self.seq), kind, obj, tag))
 
     def run_merged(
         self,

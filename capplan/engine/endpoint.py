@@ -27,6 +27,7 @@ PENDING, OK, REJECTED_429, REJECTED_503, EXPIRED = 0, 1, 2, 3, 4
 STATUS_NAMES = ("in_flight", "ok", "rejected_429", "rejected_503", "expired")
 
 MILESTONE, RETRY = 0, 1  # calendar event kinds
+READY = State.READY
 EPS = 1e-9  # virtual-time tolerance when popping milestones that are due
 
 
@@ -76,6 +77,7 @@ class Endpoint:
     ) -> None:
         n = len(arrival)
         self.env, self.cfg = env, cfg
+        self.calendar, self.seq = env.calendar, env.seq
         self.arrival = arrival
         self.arrival_list: list[float] = arrival.tolist()
         self.work: list[float] = total_work.tolist()
@@ -182,10 +184,14 @@ class Endpoint:
             self._reschedule(w, now)
 
     def _reschedule(self, w: Worker, now: float) -> None:
+        """Schedule w's next milestone in real time; older calendar entries go stale."""
         w.gen += 1
         if w.jobs:
             w.next_v = w.jobs[0][0]
-            self.env.at(now + max(w.next_v - w.v, 0.0) / w.speed, MILESTONE, w, w.gen)
+            gap = w.next_v - w.v
+            # env.at, inlined: this runs once per request
+            t = now + (gap if gap > 0.0 else 0.0) / w.speed
+            heappush(self.calendar, (t, next(self.seq), MILESTONE, w, w.gen))
         else:
             w.next_v = INF
 
@@ -194,9 +200,10 @@ class Endpoint:
         if gen != w.gen:
             return
         now = self.env._now
-        w.catch_up(now)
+        v = w.v + (now - w.t_last) * w.speed if w.k else w.v  # Worker.catch_up, inlined
+        w.v, w.t_last = v, now
         jobs = w.jobs
-        due = w.v + EPS * max(1.0, w.v)
+        due = v + (EPS * v if v > 1.0 else EPS)
         done = 0
         while jobs and jobs[0][0] <= due:
             _, kind, i = heappop(jobs)
@@ -211,11 +218,11 @@ class Endpoint:
             self.t_area = now
             self.in_flight -= done
             w.k -= done
-        if self.queue and w.state == State.READY:
+        if self.queue and w.state is READY:
             self._pull(w, now)
         w.speed = self.speed[w.k]
         self._reschedule(w, now)
-        if w.k == 0 and w.idle_event is not None and not w.idle_event.triggered:
+        if not jobs and w.idle_event is not None and not w.idle_event.triggered:
             w.idle_event.succeed()
 
     def _pull(self, w: Worker, now: float) -> None:

@@ -1,0 +1,488 @@
+"""Report figures, one set per template: each function returns a matplotlib Figure.
+
+Figures are built on `matplotlib.figure.Figure` directly, never through pyplot:
+no GUI backend is touched, no global figure list grows, and a notebook still
+displays them (IPython renders any Figure). Save one with `fig.savefig(path)`.
+
+The traffic/workers and latency figures simulate replication 0 of the current
+and the recommended configuration (the same requests for both: common random
+numbers); the cost figures need only the recommendation document, which may
+come straight from `recommend()` or from recommendation.json.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from capplan.engine import EngineRecord
+from capplan.engine.endpoint import OK, PENDING
+from capplan.metrics import timeline_frame
+from capplan.planner import HOURS_PER_MONTH, Config, config_case
+from capplan.scenario import Case, Scenario, load_scenario
+from capplan.simulate import run_replication
+from capplan.workload import minute_rates
+
+FIGURE_NAMES = ("traffic", "latency", "cost_latency", "cost_by_gpu")
+REPLICATION = 0  # the replication the time-series figures show
+
+# One colour per configuration, the same in every figure.
+CURRENT_COLOR = "#7f7f7f"
+RECOMMENDED_COLOR = "#1f77b4"
+THUMB_COLOR = "#ff7f0e"
+SLO_COLOR = "#d62728"
+BOUND_COLOR = "#2ca02c"
+
+
+@dataclass(frozen=True)
+class ConfigRun:
+    """Replication 0 of one configuration of a template."""
+
+    label: str  # "current", "recommended" or "best achievable"
+    config: Config
+    case: Case
+    record: EngineRecord
+    summary: dict[str, float]
+
+    @property
+    def color(self) -> str:
+        return CURRENT_COLOR if self.label == "current" else RECOMMENDED_COLOR
+
+
+# ---------------------------------------------------------------- inputs
+def config_of(cfg: Mapping[str, Any]) -> Config:
+    """A planner Config from a document's configuration (current, recommended, …)."""
+    return Config(
+        cfg.get("gpu_type") or "",
+        int(cfg.get("gpus") or 0),
+        int(cfg["min_workers"]),
+        int(cfg["max_workers"]),
+        int(cfg["per_worker"]),
+    )
+
+
+def chosen(doc: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:
+    """The configuration the report proposes: the recommendation, else the best achievable."""
+    if doc.get("recommended"):
+        return "recommended", doc["recommended"]
+    if doc.get("best_achievable"):
+        return "best achievable", doc["best_achievable"]
+    return "recommended", None
+
+
+def simulate_configs(case: Case, doc: Mapping[str, Any]) -> list[ConfigRun]:
+    """Replication 0 of the current and the proposed configuration (if there is one)."""
+    configs = [("current", config_of(doc["current"]))]
+    label, cfg = chosen(doc)
+    if cfg is not None:
+        configs.append((label, config_of(cfg)))
+    runs = []
+    for name, config in configs:
+        applied = config_case(case, config)
+        summary, record = run_replication(applied, REPLICATION)
+        runs.append(ConfigRun(name, config, applied, record, summary))
+    return runs
+
+
+def _case_for(scenario: Scenario | str | Path, doc: Mapping[str, Any]) -> Case:
+    scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    return scen.case(doc["template"])
+
+
+def template_figures(scenario: Scenario | str | Path, doc: Mapping[str, Any]) -> dict[str, Figure]:
+    """All four figures of one template's recommendation document, keyed by FIGURE_NAMES."""
+    case = _case_for(scenario, doc)
+    runs = simulate_configs(case, doc)
+    return {
+        "traffic": traffic_figure(runs, title=doc["template"]),
+        "latency": latency_cdf_figure(runs, title=doc["template"]),
+        "cost_latency": cost_latency_figure(doc),
+        "cost_by_gpu": cost_by_gpu_figure(doc),
+    }
+
+
+# ---------------------------------------------------------------- helpers
+def _num(value: Any) -> float:
+    """A document number as float: None (JSON for NaN/inf) becomes NaN."""
+    if value is None:
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _metric(cfg: Mapping[str, Any], key: str) -> float:
+    """A metric of a configuration: under "metrics" for evaluated ones, top-level for points."""
+    metrics = cfg.get("metrics") or {}
+    return _num(metrics.get(key, cfg.get(key)))
+
+
+def describe_config(cfg: Mapping[str, Any] | Config) -> str:
+    """'2× nvidia-ampere-a10, 1–4 workers, per_worker 8'."""
+    c = cfg if isinstance(cfg, Config) else config_of(cfg)
+    gpu = f"{c.gpus}× {c.gpu_type}" if c.gpus and c.gpu_type else "CPU only"
+    workers = (
+        f"{c.min_workers} workers"
+        if c.min_workers == c.max_workers
+        else f"{c.min_workers}–{c.max_workers} workers"
+    )
+    return f"{gpu}, {workers}, per_worker {c.per_worker}"
+
+
+def slo_targets(doc: Mapping[str, Any]) -> dict[str, float]:
+    """{metric: target seconds} as the document's current configuration was judged."""
+    checks = (doc.get("current") or {}).get("slo") or {}
+    return {k: float(v["target"]) for k, v in checks.items() if v.get("target") is not None}
+
+
+def _label_percentile(key: str) -> str:
+    """'latency_p99_s' → 'p99'."""
+    return key.split("_")[1]
+
+
+def _note(ax: Any, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
+
+
+# ---------------------------------------------------------------- traffic and workers
+def traffic_figure(runs: Sequence[ConfigRun], title: str = "") -> Figure:
+    """Arrivals per minute on top; below, one panel of workers per configuration."""
+    fig = Figure(figsize=(10, 2.6 + 2.3 * len(runs)), layout="constrained")
+    axes = fig.subplots(1 + len(runs), 1, sharex=True, height_ratios=[1.2] + [1] * len(runs))
+    first = runs[0]
+    horizon = first.record.horizon
+    warmup = first.case.workload.warmup_s
+    _plot_arrivals(axes[0], first, horizon)
+    for ax, run in zip(axes[1:], runs, strict=True):
+        _plot_workers(ax, run)
+    top = max(ax.get_ylim()[1] for ax in axes[1:])
+    for ax in axes[1:]:
+        ax.set_ylim(0, top)
+    for ax in axes:
+        if warmup > 0:
+            ax.axvspan(0, warmup / 60, color="0.92", zorder=0)
+        ax.grid(alpha=0.3)
+        ax.set_xlim(0, horizon / 60)
+    if warmup > 0:
+        axes[0].text(
+            warmup / 120,
+            0.95,
+            "warm-up",
+            transform=axes[0].get_xaxis_transform(),
+            ha="center",
+            va="top",
+            fontsize=8,
+            color="0.4",
+        )
+    axes[-1].set_xlabel("time (minutes)")
+    fig.suptitle(f"{title}: traffic and workers, replication {REPLICATION}".lstrip(": "))
+    return fig
+
+
+def _plot_arrivals(ax: Any, run: ConfigRun, horizon: float) -> None:
+    edges = np.append(np.arange(0.0, horizon, 60.0), horizon)
+    counts, _ = np.histogram(run.record.arrival, bins=edges)
+    # Per minute of each bin's own width: a short last bin is not a dip in traffic.
+    ax.stairs(counts * 60 / np.diff(edges), edges / 60, color="0.2", label="arrivals (simulated)")
+    try:
+        expected = minute_rates(run.case.workload, run.case.seed, REPLICATION) * 60
+    except Exception:  # a guide line only; the simulated arrivals are what count
+        expected = np.array([])
+    if len(expected) == len(edges) - 1:
+        ax.stairs(
+            expected,
+            edges / 60,
+            color="#d62728",
+            linestyle=":",
+            linewidth=1.2,
+            label="expected rate",
+        )
+    ax.set_ylabel("requests / minute")
+    ax.set_ylim(0, max(float(np.max(counts * 60 / np.diff(edges), initial=0)), 1) * 1.25)
+    ax.legend(loc="upper right", fontsize=8, ncol=2)
+    ax.set_title("traffic (same requests for every configuration)", fontsize=10, loc="left")
+
+
+def _plot_workers(ax: Any, run: ConfigRun) -> None:
+    tl = timeline_frame(run.record, REPLICATION)
+    t = np.append(tl["time"].to_numpy(), run.record.horizon) / 60
+    cold = (tl["starting"] + tl["provisioning"]).to_numpy()
+
+    def step(values: np.ndarray, **kw: Any) -> None:
+        ax.stairs(values, t, baseline=None, **kw)
+
+    ax.fill_between(
+        t[:-1],
+        0,
+        cold,
+        step="post",
+        color="#ffbb78",
+        alpha=0.7,
+        label="cold-starting (provisioning + starting)",
+    )
+    step(tl["ready"].to_numpy(), color=run.color, linewidth=1.8, label="ready")
+    step(tl["desired"].to_numpy(), color="black", linestyle="--", linewidth=1, label="desired")
+    c = run.config
+    ax.axhline(c.max_workers, color="0.5", linestyle=":", linewidth=1, label="max_workers")
+    ax.set_ylabel("workers")
+    ax.set_ylim(0, max(c.max_workers, float(tl["desired"].max()), 1) * 1.4)
+    ax.set_title(f"{run.label}: {describe_config(c)}", fontsize=10, loc="left")
+    ax.legend(loc="upper right", fontsize=8, ncol=4)
+
+
+# ---------------------------------------------------------------- latency CDF
+def _values(run: ConfigRun, column: str) -> np.ndarray:
+    """Latency or time to first token of requests after warm-up, as the summary counts them:
+    finished requests, plus those still open at the horizon (censored at horizon − arrival)."""
+    rec = run.record
+    keep = rec.arrival >= run.case.workload.warmup_s
+    arrival, status = rec.arrival[keep], rec.status[keep]
+    done_at = (rec.end if column == "latency" else rec.first_token)[keep]
+    done = (status == OK) & ~np.isnan(done_at)
+    open_ = (status == PENDING) & np.isnan(done_at)
+    return np.sort(np.concatenate([done_at[done] - arrival[done], rec.horizon - arrival[open_]]))
+
+
+CDF_TICKS = (0.1, 0.5, 0.9, 0.99, 0.999)
+
+
+def latency_cdf_figure(runs: Sequence[ConfigRun], title: str = "") -> Figure:
+    """Empirical CDF of latency (and of time to first token for STREAMING) with the SLO.
+
+    The fraction axis is on a logit scale so that the tail the SLO is about
+    (p95, p99, p99.9) gets as much room as the median.
+    """
+    streaming = str(runs[0].case.template.effective_endpoint_type) == "STREAMING"
+    columns = ["latency", "ttft"] if streaming else ["latency"]
+    fig = Figure(figsize=(5.2 * len(columns) + 0.8, 4.6), layout="constrained")
+    axes = fig.subplots(1, len(columns), squeeze=False)[0]
+    targets = runs[0].case.slo.targets()
+    for ax, column in zip(axes, columns, strict=True):
+        _cdf_panel(ax, runs, column, targets)
+    fig.suptitle(f"{title}: current vs proposed, replication {REPLICATION}".lstrip(": "))
+    return fig
+
+
+def _cdf_panel(
+    ax: Any, runs: Sequence[ConfigRun], column: str, targets: Mapping[str, float]
+) -> None:
+    name = "latency" if column == "latency" else "time to first token"
+    lows, highs, n_max = [], [], 1
+    for run in runs:
+        x = _values(run, column)
+        if len(x) == 0:
+            continue
+        # Hazen plotting positions: never exactly 0 or 1, so the logit axis can show them.
+        y = (np.arange(1, len(x) + 1) - 0.5) / len(x)
+        p99 = run.summary.get(f"{column}_p99_s", math.nan)
+        err = run.summary.get("error_rate", 0.0)
+        label = f"{run.label} (p99 {p99:.3g} s, errors {err:.2%})"
+        ax.step(x, y, where="post", color=run.color, linewidth=1.6, label=label)
+        positive = x[x > 0]
+        if len(positive):
+            lows.append(float(np.quantile(positive, 0.05)))
+            highs.append(float(positive[-1]))
+        n_max = max(n_max, len(x))
+    if not ax.lines:
+        _note(ax, "no finished requests")
+    for key, target in targets.items():
+        if not key.startswith(column + "_"):
+            continue
+        pct = _label_percentile(key)
+        ax.axvline(
+            target,
+            color=SLO_COLOR,
+            linestyle="--",
+            linewidth=1.2,
+            label=f"SLO {pct} ≤ {target:g} s",
+        )
+        ax.axhline(int(pct[1:]) / 100, color=SLO_COLOR, linestyle=":", linewidth=0.8)
+        lows.append(target)
+        highs.append(target)
+    if lows:
+        ax.set_xscale("log")
+        ax.set_xlim(min(lows) / 1.5, max(highs) * 1.5)
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_yscale("logit")
+    top = min(0.9995, 1 - 0.5 / n_max)
+    ax.set_ylim(0.05, max(top, 0.995))
+    ticks = [t for t in CDF_TICKS if t <= max(top, 0.995)]
+    ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(f"{name} (s, log scale)")
+    ax.set_ylabel("fraction of requests ≤ x (logit scale)")
+    ax.grid(alpha=0.3, which="major")
+    ax.set_title(f"{name} CDF", fontsize=10)
+    if ax.lines:
+        ax.legend(loc="lower right", fontsize=8)
+
+
+# ---------------------------------------------------------------- cost vs latency
+def cost_latency_figure(
+    doc: Mapping[str, Any], targets: Mapping[str, float] | None = None
+) -> Figure:
+    """Every simulated candidate: $/hour vs p99 latency (and p99 TTFT when tracked),
+    the chosen configuration, the current one and the fluid lower bound marked."""
+    targets = dict(slo_targets(doc) if targets is None else targets)
+    explored = list(doc.get("explored") or [])
+    has_ttft = any(not math.isnan(_num(p.get("ttft_p99_s"))) for p in explored) or (
+        "ttft_p99_s" in targets
+    )
+    metrics = ["latency_p99_s", "ttft_p99_s"] if has_ttft else ["latency_p99_s"]
+    fig = Figure(figsize=(5.6 * len(metrics) + 0.8, 4.8), layout="constrained")
+    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    gpus = sorted({p.get("gpu_type") or "CPU only" for p in explored})
+    colors = {g: f"C{i % 10}" for i, g in enumerate(gpus)}
+    label, chosen_cfg = chosen(doc)
+    lower = _num(doc.get("lower_bound_cost_per_hour"))
+    for ax, metric in zip(axes, metrics, strict=True):
+        for g in gpus:
+            pts = [p for p in explored if (p.get("gpu_type") or "CPU only") == g]
+            x = [_num(p.get("cost_per_hour")) for p in pts]
+            y = [_num(p.get(metric)) for p in pts]
+            ax.scatter(x, y, s=22, alpha=0.75, color=colors[g], label=g)
+        for name, cfg, marker, color in (
+            ("current", doc.get("current"), "s", CURRENT_COLOR),
+            (label, chosen_cfg, "*", RECOMMENDED_COLOR),
+        ):
+            if cfg and not math.isnan(_metric(cfg, metric)):
+                ax.scatter(
+                    [_num(cfg.get("cost_per_hour"))],
+                    [_metric(cfg, metric)],
+                    marker=marker,
+                    s=220 if marker == "*" else 90,
+                    color=color,
+                    edgecolor="black",
+                    zorder=5,
+                    label=name,
+                )
+        if math.isfinite(lower):
+            ax.axvline(
+                lower,
+                color=BOUND_COLOR,
+                linestyle="--",
+                linewidth=1.2,
+                label=f"fluid lower bound ${lower:,.2f}/h",
+            )
+        if metric in targets:
+            ax.axhline(
+                targets[metric],
+                color=SLO_COLOR,
+                linestyle="--",
+                linewidth=1.2,
+                label=f"SLO p99 ≤ {targets[metric]:g} s",
+            )
+        ys = [_num(p.get(metric)) for p in explored]
+        if any(v > 0 and math.isfinite(v) for v in ys):
+            ax.set_yscale("log")
+        if not explored:
+            _note(ax, "no candidate was simulated")
+        what = "latency" if metric.startswith("latency") else "time to first token"
+        ax.set_xlabel("cost ($ / hour)")
+        ax.set_ylabel(f"p99 {what} (s)")
+        ax.set_title(f"p99 {what} of every simulated candidate (1 replication)", fontsize=10)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7, loc="upper right")
+    fig.suptitle(f"{doc['template']}: cost vs latency")
+    return fig
+
+
+# ---------------------------------------------------------------- cost by GPU type
+def gpu_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per GPU type: the recommendation, then each alternative (cost may be None)."""
+    rows = []
+    rec = doc.get("recommended")
+    if rec:
+        rows.append({**rec, "role": "recommended"})
+    for alt in doc.get("alternatives") or []:
+        rows.append({**alt, "role": "alternative"})
+    return rows
+
+
+def cost_by_gpu_figure(doc: Mapping[str, Any]) -> Figure:
+    """$/month of the best configuration found on each GPU type; 'no config' where none."""
+    rows = gpu_rows(doc)
+    fig = Figure(figsize=(9.5, max(3.0, 1.8 + 0.55 * len(rows))), layout="constrained")
+    ax = fig.subplots()
+    if not rows:
+        _note(ax, "no GPU type was considered")
+    labels, values = [], []
+    for row in rows:
+        gpu = f"{row.get('gpus', '?')}× {row.get('gpu_type') or 'CPU only'}"
+        cost = _num(row.get("cost_per_hour")) * HOURS_PER_MONTH
+        labels.append(gpu)
+        values.append(cost)
+    y = np.arange(len(rows))[::-1]
+    finite = [v for v in values if math.isfinite(v)]
+    top = max(
+        finite + [_num((doc.get("current") or {}).get("cost_per_hour")) * HOURS_PER_MONTH] + [1.0]
+    )
+    if not math.isfinite(top):
+        top = max(finite + [1.0])
+    for yi, row, value in zip(y, rows, values, strict=True):
+        if not math.isfinite(value):
+            note = row.get("note") or "no configuration meets the SLO"
+            ax.text(top * 0.01, yi, f"no config — {note}", va="center", fontsize=8, color="0.35")
+            continue
+        rec = row["role"] == "recommended"
+        ax.barh(
+            yi,
+            value,
+            color=RECOMMENDED_COLOR if rec else "#aec7e8",
+            edgecolor="black" if rec else "none",
+            height=0.6,
+        )
+        text = f"${value:,.0f}/mo  ({describe_config(row).split(', ', 1)[1]})"
+        if rec:
+            text = "recommended: " + text
+        elif not row.get("confirmed", True):
+            text += " *"
+        ax.text(value + top * 0.01, yi, text, va="center", fontsize=8)
+    cur = _num((doc.get("current") or {}).get("cost_per_hour")) * HOURS_PER_MONTH
+    if math.isfinite(cur):
+        ax.axvline(
+            cur,
+            color=CURRENT_COLOR,
+            linestyle="--",
+            linewidth=1.2,
+            label=f"current configuration ${cur:,.0f}/mo",
+        )
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_ylabel("GPU type (GPUs per worker)")
+    ax.set_xlim(0, top * 1.75)  # room for the labels right of the bars
+    ax.set_ylim(-0.7, max(len(rows), 1) - 0.3)
+    ax.set_xlabel(f"cost ($ / month, {HOURS_PER_MONTH} h)")
+    ax.grid(alpha=0.3, axis="x")
+    ax.set_title(
+        "best configuration found per GPU type (* = one replication, not confirmed)", fontsize=9
+    )
+    fig.suptitle(f"{doc['template']}: cost per month by GPU type")
+    return fig
+
+
+__all__ = [
+    "FIGURE_NAMES",
+    "ConfigRun",
+    "chosen",
+    "config_of",
+    "cost_by_gpu_figure",
+    "cost_latency_figure",
+    "describe_config",
+    "gpu_rows",
+    "latency_cdf_figure",
+    "simulate_configs",
+    "slo_targets",
+    "template_figures",
+    "traffic_figure",
+]
