@@ -25,6 +25,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from capplan.analytic import (
     GpuOption,
     Screen,
@@ -37,10 +39,10 @@ from capplan.analytic import (
 from capplan.hardware import GPU_TYPES, worker_cost_per_hour
 from capplan.metrics import combine, confidence_interval
 from capplan.scenario import Case, Scenario, SloSpec, load_scenario
-from capplan.service import fits, gpus_to_fit
+from capplan.service import fits, gpus_to_fit, slowdown
 from capplan.simulate import run_replication
 from capplan.sweep import Progress, Runner, executor_for
-from capplan.workload import minute_rates, scale_traffic
+from capplan.workload import minute_bins, minute_rates, scale_traffic
 
 HOURS_PER_MONTH = 730
 WAVE = 4  # candidates simulated per wave; fixed so results never depend on --workers
@@ -131,6 +133,34 @@ def violation(runs: Sequence[dict], slo: SloSpec) -> float:
     return max(ratios)
 
 
+def mean_rate(case: Case) -> float:
+    """Requests/s averaged over the whole horizon: the long-run rate a pool must carry."""
+    edges, rates = minute_bins(case.workload, case.seed)
+    width = np.diff(edges)
+    return float(np.sum(rates * width) / np.sum(width)) if rates.size else 0.0
+
+
+def stable_workers(case: Case, cfg: Config, traffic: float = 1.0) -> int:
+    """Fewest workers whose most throughput exceeds the mean rate (utilisation < 1).
+
+    Each worker completes at most k / (s(k) × mean work) requests/s at its
+    concurrency limit k. With fewer workers the backlog grows without bound:
+    a finite simulation can still pass, because requests still queued at the
+    end have no latency yet, but any longer run misses the SLO.
+    """
+    total, _ = work_sample(case, GpuOption(cfg.gpu_type, cfg.gpus, 0.0))
+    if not len(total):
+        return 0
+    k = concurrency_limit(case, cfg.per_worker)
+    per_worker = k / (slowdown(k, case.service.batching_alpha) * float(total.mean()))
+    return math.floor(mean_rate(case) * traffic / per_worker) + 1
+
+
+def passes_slo(case: Case, cfg: Config, runs: Sequence[dict], traffic: float = 1.0) -> bool:
+    """The planner's verdict: the SLO test, for a pool that can carry the mean rate."""
+    return cfg.max_workers >= stable_workers(case, cfg, traffic) and meets_slo(runs, case.slo)
+
+
 # ---------------------------------------------------------------- searches (run in workers)
 def smallest_passing(passes: Callable[[int], bool], lo: int, hi: int, guess: int) -> int | None:
     """Smallest n in [lo, hi] with passes(n), assuming monotone; None if hi fails."""
@@ -166,7 +196,7 @@ class Explored:
     def record(self, case: Case, cfg: Config) -> bool:
         summary = run_config(case, cfg, 0)
         self.evaluations.append((cfg, summary))
-        return meets_slo([summary], case.slo)
+        return passes_slo(case, cfg, [summary])
 
     def cost(self, cfg: Config) -> float:
         return next(s["cost_per_hour"] for c, s in self.evaluations if c == cfg)
@@ -175,7 +205,8 @@ class Explored:
 def static_search(case: Case, base: Config, guess: int, cap: int) -> Explored:
     """Smallest static pool (min = max) of this candidate that meets the SLO."""
     explored = Explored([])
-    m = smallest_passing(lambda n: explored.record(case, base.with_workers(n, n)), 1, cap, guess)
+    lo = max(1, stable_workers(case, base.with_workers(cap, cap)))  # fewer never keep up
+    m = smallest_passing(lambda n: explored.record(case, base.with_workers(n, n)), lo, cap, guess)
     explored.best = base.with_workers(m, m) if m is not None else None
     return explored
 
@@ -206,10 +237,10 @@ def workers_needed(case: Case, cfg: Config, traffic: float, cap: int) -> Config 
     """
 
     def passes(c: Config) -> bool:
-        return meets_slo([run_config(case, c, 0, traffic)], case.slo)
+        return passes_slo(case, c, [run_config(case, c, 0, traffic)], traffic)
 
     lo = max(cfg.max_workers, 1)
-    guess = math.ceil(lo * traffic)
+    guess = max(math.ceil(lo * traffic), stable_workers(case, cfg, traffic))
     if cfg.min_workers < cfg.max_workers:
         n = smallest_passing(lambda m: passes(cfg.with_workers(cfg.min_workers, m)), lo, cap, guess)
         if n is not None:
@@ -228,11 +259,11 @@ def evaluate(
     out = []
     for n, cfg in enumerate(cfgs):
         runs = summaries[n * reps : (n + 1) * reps]
-        out.append(describe(case, cfg, runs))
+        out.append(describe(case, cfg, runs, traffic))
     return out
 
 
-def describe(case: Case, cfg: Config, runs: Sequence[dict]) -> dict[str, Any]:
+def describe(case: Case, cfg: Config, runs: Sequence[dict], traffic: float = 1.0) -> dict[str, Any]:
     metrics = combine(runs)
     cost = metrics["cost_per_hour"]
     return {
@@ -244,7 +275,7 @@ def describe(case: Case, cfg: Config, runs: Sequence[dict]) -> dict[str, Any]:
         "metrics": metrics,
         "cost_per_hour": cost,
         "cost_per_month": cost * HOURS_PER_MONTH,
-        "meets_slo": meets_slo(runs, case.slo),
+        "meets_slo": passes_slo(case, cfg, runs, traffic),
         "slo": slo_values(runs, case.slo),
         "_runs": list(runs),
     }
@@ -341,7 +372,9 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> dict[str, A
         "explored": [_point(c, s) for c, s in search.explored or []],
     }
     if recommended is None:
-        doc["best_achievable"], doc["why"] = _best_achievable(case, search, screens, current)
+        doc["best_achievable"], doc["why"] = _best_achievable(
+            case, scenario, search, screens, [current, thumb]
+        )
     search.seconds = time.perf_counter() - started
     doc["search"] = {
         "candidates": search.candidates,
@@ -603,29 +636,57 @@ def _sensitivity(
 
 
 def _best_achievable(
-    case: Case, search: Search, screens: list[Screen], current: dict
+    case: Case, scenario: Scenario, search: Search, screens: list[Screen], simulated: list[dict]
 ) -> tuple[dict | None, str]:
-    """When nothing meets the SLO: the closest configuration tried, and why."""
-    if screens and not any(s.feasible for s in screens):
-        return None, (
+    """When nothing meets the SLO: the closest configuration tried, and why.
+
+    `simulated` are the documents of the configurations evaluated with full
+    replications (the current one and the rule of thumb): there is always one.
+    """
+    slo, planner = case.slo, scenario.planner
+    tried = [(violation([s], slo), c, s) for c, s in search.explored or []]
+    tried += [(violation(d["_runs"], slo), _config_of(d), d["metrics"]) for d in simulated]
+    # Closest first; then the cheapest.
+    score, cfg, summary = min(tried, key=lambda t: (t[0], t[2]["cost_per_hour"], t[1]))
+    reasons = []
+    if not screens:
+        reasons.append(
+            f"no GPU type considered holds the model ({case.service.model_memory_gb or 0:g} GB): "
+            "widen [planner] gpu_types or allow change_gpu_count"
+        )
+    elif not any(s.feasible for s in screens):
+        reasons.append(
             "even a single request alone on a worker misses the SLO on every GPU type "
             "considered: the service time itself is longer than the target"
         )
-    tried = [(violation([s], case.slo), c, s) for c, s in search.explored or []]
-    tried.append((violation(current["_runs"], case.slo), current_config(case), current["metrics"]))
-    score, cfg, summary = min(tried, key=lambda t: (t[0], t[1].max_workers, t[1]))
-    reasons = []
+    else:
+        cap = planner.max_workers_cap
+        if any(c.max_workers >= cap for c, _ in search.explored or []):
+            reasons.append(
+                f"even {cap} worker{'s' if cap > 1 else ''} (planner.max_workers_cap) miss the SLO"
+            )
+        if any(passes_slo(case, c, [s]) for c, s in search.explored or []):
+            reasons.append(
+                "the configurations that met the SLO in one replication missed it at "
+                f"{slo.confidence:.0%} confidence over {planner.replications} replications"
+            )
     if summary.get("rejected_503", 0) and cfg.min_workers == 0:
-        cold = case.service.cold_start.expected
         reasons.append(
-            f"with min_workers 0, requests after idle gaps wait for a cold start (~{cold:.0f} s) "
-            f"longer than the gateway's retry budget ({case.simulation.gateway_timeout_s:g} s)"
+            f"with min_workers 0, requests after idle gaps wait for a cold start "
+            f"(~{_start_up_s(case):.0f} s to ready) longer than the gateway's retry budget "
+            f"({case.simulation.gateway_timeout_s:g} s) and fail with 503"
         )
-    if cfg.max_workers >= case.template.endpoint_config.max_workers and score > 1:
-        reasons.append("more workers stopped helping before the SLO was met")
     why = "; ".join(reasons) or "no configuration tried met every SLO target"
     best = {**_point(cfg, summary), "violation": score}
     return best, why
+
+
+def _start_up_s(case: Case) -> float:
+    """Expected seconds from a worker's request to ready (node, load, readiness delay)."""
+    svc, bundle = case.service, case.template.bundle_config
+    delay = float(bundle.readiness_initial_delay_seconds) if bundle else 120.0
+    node = 0.0 if case.template.endpoint_config.high_priority else svc.node_provisioning_s
+    return node + max(delay, svc.cold_start.expected)
 
 
 def _point(cfg: Config, summary: dict) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -138,6 +139,15 @@ def verdict(doc: dict[str, Any]) -> str:
         f"Run [bold]{doc['template']}[/] on {rec['gpus']}× {rec['gpu_type']} with "
         f"min_workers {rec['min_workers']}, max_workers {rec['max_workers']}, per_worker "
         f"{rec['per_worker']}: ${rec['cost_per_hour']:,.2f}/h, which {change} against the "
-        f"current configuration (which {cur_state} the SLO) and is "
-        f"{rec['cost_per_hour'] / lb:.2f}× the fluid lower bound (${lb:,.2f}/h). {sens}. ({effort})"
+        f"current configuration (which {cur_state} the SLO); {_versus_bound(rec, lb)}. "
+        f"{sens}. ({effort})"
     )
+
+
+def _versus_bound(rec: dict[str, Any], lb: float | None) -> str:
+    """The recommendation against the fluid bound (which is 0 with no traffic)."""
+    if lb is None or not math.isfinite(lb):
+        return "no fluid lower bound could be computed"
+    if lb <= 0:
+        return "the fluid lower bound is $0.00/h (no traffic to carry)"
+    return f"it is {rec['cost_per_hour'] / lb:.2f}× the fluid lower bound (${lb:,.2f}/h)"
