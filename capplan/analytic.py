@@ -6,7 +6,8 @@
   still meets every latency and TTFT target: the best batching the SLO allows.
 - `fluid_cost_per_hour`: minute by minute, the whole workers needed to carry
   that minute's work at that concurrency, with no cold starts and perfect
-  packing. No configuration of that GPU can cost less.
+  packing. An estimate, not a proof: a pool that runs a little above the SLO's
+  concurrency in busy minutes can still meet a p99 target slightly below it.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ from capplan.workload import minute_bins, minute_rates, scale_traffic
 HOURS_PER_MONTH = 730
 WAVE = 4  # candidates simulated per wave; fixed so results never depend on --workers
 CONFIRM_TOP = 3  # best explored configurations confirmed with full replications
-MAX_BUMPS = 6  # extra workers tried when a confirmation fails
+MAX_BUMPS = 8  # capacity steps tried when a confirmation fails (4 more workers)
 SENSITIVITY = (1.5, 2.0)
 SYNC_TOLERANCE = 1.1  # the HPA lets average concurrency drift 10 % above per_worker
 
@@ -350,7 +350,7 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> dict[str, A
 
     statics = _static_stage(case, cands, cap, runner, search)
     finals = _autoscaled_stage(case, cands, statics, cap, runner, search)
-    recommended, confirmed = _confirm(case, finals, reps, cap, runner, search)
+    recommended, confirmed, failed = _confirm(case, finals, reps, cap, runner, search)
 
     current = evaluate(runner, case, [current_config(case)], reps)[0]
     thumb_cfg = rule_of_thumb(case)
@@ -367,7 +367,7 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> dict[str, A
         * HOURS_PER_MONTH
         if recommended
         else None,
-        "alternatives": _alternatives(case, finals, confirmed, screens, recommended),
+        "alternatives": _alternatives(finals, confirmed, failed, screens, recommended, reps),
         "sensitivity": _sensitivity(case, recommended, reps, cap, runner, search),
         "explored": [_point(c, s) for c, s in search.explored or []],
     }
@@ -400,7 +400,7 @@ def _static_stage(
     pending = list(keys.items())
     while pending:
         wave, pending = pending[:WAVE], pending[WAVE:]
-        wave = [(k, c) for k, c in wave if _bound(case, c, is_sync) < best]
+        wave = [(k, c) for k, c in wave if _worth(case, c, is_sync, best)]
         tasks = [
             (case, c.base, workers_for_peak(case, c.screen, _concurrency(case, c, is_sync)), cap)
             for _, c in wave
@@ -411,7 +411,7 @@ def _static_stage(
             search.explored.extend(explored.evaluations)  # type: ignore[union-attr]
             if explored.best is not None:
                 best = min(best, explored.cost(explored.best))
-        pending = [(k, c) for k, c in pending if _bound(case, c, is_sync) < best]
+        pending = [(k, c) for k, c in pending if _worth(case, c, is_sync, best)]
     return results
 
 
@@ -421,6 +421,14 @@ def _concurrency(case: Case, c: Candidate, is_sync: bool) -> float:
         if is_sync
         else concurrency_limit(case, c.base.per_worker)
     )
+
+
+def _worth(case: Case, c: Candidate, is_sync: bool, best: float) -> bool:
+    """Simulate c if its bound can beat the best so far — and always on the template's
+    own GPU type, so a review sees the best it could do without changing hardware."""
+    ec = case.template.endpoint_config
+    own = c.base.gpu_type == ec.gpu_type
+    return own or _bound(case, c, is_sync) < best
 
 
 def _bound(case: Case, c: Candidate, is_sync: bool) -> float:
@@ -459,7 +467,7 @@ def _autoscaled_stage(
     searched = 0
     while todo:
         wave, todo = todo[:WAVE], todo[WAVE:]
-        wave = [(c, m) for c, m in wave if _bound(case, c, is_sync) < best]
+        wave = [(c, m) for c, m in wave if _worth(case, c, is_sync, best)]
         searched += len(wave)
         tasks = [(case, c.base, m, cap, floor) for c, m in wave]
         for explored in runner.map(autoscaled_search, tasks):
@@ -470,7 +478,7 @@ def _autoscaled_stage(
                 if any(c == explored.best for c, _ in explored.evaluations):
                     found.append((explored.best, cost))
                     best = min(best, cost)
-        todo = [(c, m) for c, m in todo if _bound(case, c, is_sync) < best]
+        todo = [(c, m) for c, m in todo if _worth(case, c, is_sync, best)]
     # Candidates never searched with the autoscaler: their bound could not beat the best.
     search.pruned = len(cands) - searched
     found.sort(key=lambda fc: preference(fc[1], fc[0]))
@@ -484,23 +492,47 @@ def _confirm(
     cap: int,
     runner: Runner,
     search: Search,
-) -> tuple[dict | None, list[dict]]:
-    """Confirm the best few with full replications; bump workers when one falls short."""
-    top = _distinct([cfg for cfg, _ in finals])[:CONFIRM_TOP]
-    confirmed = []
-    for doc_cfg in top:
-        cfg = doc_cfg
-        for _ in range(MAX_BUMPS + 1):
-            doc = evaluate(runner, case, [cfg], reps)[0]
-            search.simulations += reps
+) -> tuple[dict | None, list[dict], set[str]]:
+    """Confirm with full replications the best few, and the best on each GPU type.
+
+    One that falls short gets one more warm worker at a time (MAX_BUMPS at most).
+    Returns the recommendation, every confirmed document, and the GPU types whose
+    explored best failed its confirmation.
+    """
+    per_gpu: dict[str, Config] = {}
+    for cfg, _ in finals:
+        per_gpu.setdefault(cfg.gpu_type, cfg)
+    wanted = _distinct([cfg for cfg, _ in finals][:CONFIRM_TOP] + list(per_gpu.values()))
+    first = evaluate(runner, case, wanted, reps)  # one parallel batch
+    search.simulations += reps * len(wanted)
+    confirmed, failed = [], set()
+    for cfg, doc in zip(wanted, first, strict=True):
+        bumped: Config | None = cfg
+        for _ in range(MAX_BUMPS):
             if doc["meets_slo"]:
-                confirmed.append(doc)
                 break
-            cfg = _bump(cfg, cap)
-            if cfg is None:
+            bumped = _bump(bumped, cap)
+            if bumped is None:
                 break
+            doc = evaluate(runner, case, [bumped], reps)[0]
+            search.simulations += reps
+        if doc["meets_slo"]:
+            confirmed.append(doc)
+        else:
+            failed.add(cfg.gpu_type)
+    confirmed = _distinct_docs(confirmed)
     confirmed.sort(key=lambda d: preference(d["cost_per_hour"], _config_of(d)))
-    return (confirmed[0] if confirmed else None), confirmed
+    return (confirmed[0] if confirmed else None), confirmed, failed
+
+
+def _distinct_docs(docs: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for d in docs:
+        key = _config_of(d)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
 
 
 def preference(cost: float, cfg: Config) -> tuple:
@@ -520,12 +552,14 @@ def _config_of(doc: dict) -> Config:
 
 
 def _bump(cfg: Config, cap: int) -> Config | None:
-    """One more warm worker; if already static, one more of each."""
+    """The next step up in capacity: one more warm worker, or, for a static pool,
+    one more worker the autoscaler may add — (2, 2) → (2, 3) → (3, 3) → (3, 4) —
+    so each step costs at most one worker more than the last."""
     if cfg.min_workers < cfg.max_workers:
         return cfg.with_workers(cfg.min_workers + 1, cfg.max_workers)
     if cfg.max_workers >= cap:
         return None
-    return cfg.with_workers(cfg.min_workers + 1, cfg.max_workers + 1)
+    return cfg.with_workers(cfg.min_workers, cfg.max_workers + 1)
 
 
 def _distinct(cfgs: list[Config]) -> list[Config]:
@@ -554,13 +588,14 @@ def rule_of_thumb(case: Case) -> Config:
 
 
 def _alternatives(
-    case: Case,
     finals: list[tuple[Config, float]],
     confirmed: list[dict],
+    failed: set[str],
     screens: list[Screen],
     recommended: dict | None,
+    reps: int,
 ) -> list[dict[str, Any]]:
-    """The best configuration found on each other GPU type (or why there is none)."""
+    """The best confirmed configuration on each other GPU type (or why there is none)."""
     rec_gpu = recommended["gpu_type"] if recommended else None
     out = []
     for scr in screens:
@@ -572,7 +607,7 @@ def _alternatives(
         entry: dict[str, Any] = {"gpu_type": name, "gpus": scr.option.gpus}
         if conf:
             entry.update({**conf[0], "confirmed": True})
-        elif explored:
+        elif explored and name in failed:
             cfg, cost = explored[0]
             entry.update(
                 {
@@ -581,9 +616,12 @@ def _alternatives(
                     "per_worker": cfg.per_worker,
                     "cost_per_hour": cost,
                     "cost_per_month": cost * HOURS_PER_MONTH,
-                    "meets_slo": True,
+                    "meets_slo": False,
                     "confirmed": False,
-                    "note": "explored with one replication",
+                    "note": (
+                        f"met the SLO in one replication but not at the SLO's confidence over "
+                        f"{reps} replications, even with up to {MAX_BUMPS} more warm workers"
+                    ),
                 }
             )
         else:
