@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,9 +10,11 @@ from typing import Any
 import pandas as pd
 
 from capplan.engine import EngineConfig, EngineRecord, run_endpoint
+from capplan.errors import CapplanError
 from capplan.metrics import combine, requests_frame, summarize, timeline_frame
 from capplan.scenario import Case, Scenario, apply_overrides, load_scenario
 from capplan.service import request_work
+from capplan.sweep import Progress, Runner, executor_for
 from capplan.workload import generate, stream_rng
 
 
@@ -77,14 +80,35 @@ def run_replication(case: Case, replication: int) -> tuple[dict[str, float], Eng
     return summarize(record, requests.warmup, streaming), record
 
 
-def simulate_case(case: Case, replications: int) -> SimulationResult:
-    runs, records = [], []
-    for r in range(replications):
-        summary, record = run_replication(case, r)
-        runs.append(summary)
-        records.append(record)
-    summary = {**describe_config(case), **combine(runs)}
-    return SimulationResult(case.name, summary, runs, records)
+def simulate_cases(
+    cases: Sequence[Case], replications: int, runner: Runner | None = None
+) -> list[SimulationResult]:
+    """Every replication of every case as one batch through `runner` (default: in-process).
+
+    Replication r of a case is a pure function of (case, r), and results come
+    back in task order, so the numbers never depend on the executor.
+    """
+    runner = runner if runner is not None else Runner.inline()
+    tasks = [(case, r) for case in cases for r in range(replications)]
+    outputs = runner.map(run_replication, tasks)
+    results = []
+    for n, case in enumerate(cases):
+        mine = outputs[n * replications : (n + 1) * replications]
+        runs = [summary for summary, _ in mine]
+        summary = {**describe_config(case), **combine(runs)}
+        results.append(SimulationResult(case.name, summary, runs, [rec for _, rec in mine]))
+    return results
+
+
+def simulate_case(case: Case, replications: int, runner: Runner | None = None) -> SimulationResult:
+    return simulate_cases([case], replications, runner)[0]
+
+
+def resolve_replications(scen: Scenario, replications: int | None) -> int:
+    reps = replications if replications is not None else scen.simulation.replications
+    if reps < 1:
+        raise CapplanError(f"replications: must be >= 1, got {reps}")
+    return reps
 
 
 def simulate(
@@ -94,11 +118,17 @@ def simulate(
     seed: int | None = None,
     replications: int | None = None,
     overrides: dict[str, Any] | None = None,
+    workers: int | None = 1,
+    dask_address: str | None = None,
+    progress: Progress | None = None,
 ) -> list[SimulationResult]:
     """Simulate every template of a scenario (or just `template`).
 
     `overrides` takes the same dotted paths as `capplan simulate --set`:
     `{"endpoint_config.per_worker": 4, "workload.rate": 5}`.
+    Replications run in this process by default; `workers=N` runs N at once in
+    a process pool (None: one per core), `dask_address` on a Dask cluster.
+    The results are the same whichever is used.
     """
     scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if template is not None:
@@ -106,12 +136,17 @@ def simulate(
     scen = apply_overrides(scen, overrides or {}, template)
     if seed is not None:
         scen = apply_overrides(scen, {"seed": seed})
-    reps = replications if replications is not None else scen.simulation.replications
-    if reps < 1:
-        from capplan.errors import CapplanError
-
-        raise CapplanError(f"replications: must be >= 1, got {reps}")
-    return [simulate_case(case, reps) for case in scen.cases(template)]
+    reps = resolve_replications(scen, replications)
+    cases = scen.cases(template)
+    with executor_for(workers, dask_address) as executor:
+        return simulate_cases(cases, reps, Runner(executor, progress))
 
 
-__all__ = ["SimulationResult", "run_replication", "simulate", "simulate_case"]
+__all__ = [
+    "SimulationResult",
+    "describe_config",
+    "run_replication",
+    "simulate",
+    "simulate_case",
+    "simulate_cases",
+]

@@ -5,6 +5,14 @@ worker, a local process pool by default, or a Dask cluster (`capplan[dask]`).
 Each task is a pure function of its arguments (seeds included), and results
 come back in submission order, so numbers never depend on where or in which
 order the tasks ran.
+
+    grid = expand_grid({"endpoint_config.per_worker": [4, 8], "workload.rate_multiplier": [1, 2]})
+    cases = [apply_overrides(scenario, point).case(name) for point in grid]
+    with executor_for(workers=2) as ex:  # or executor_for(dask_address="tcp://host:8786")
+        out = Runner(ex).map(run_replication, [(c, r) for c in cases for r in range(3)])
+
+Dask workers must be able to import capplan and read the scenario's files
+(trace CSVs) at the same paths.
 """
 
 from __future__ import annotations
@@ -72,10 +80,11 @@ def _dask_executor(address: str) -> Iterator[Executor]:
         raise CapplanError("--dask needs Dask: pip install 'capplan[dask]'") from None
     try:
         client = Client(address, timeout="10s")
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         raise CapplanError(f"--dask {address}: cannot reach the scheduler ({exc})") from None
     try:
-        yield client.get_executor()
+        # pure=False: every submission is its own task; Dask never merges two by their hash.
+        yield client.get_executor(pure=False)
     finally:
         client.close()
 
@@ -94,13 +103,35 @@ def run_all(
     tasks: Iterable[tuple[Any, ...]],
     progress: Progress | None = None,
 ) -> list[R]:
-    """fn(*task) for every task, results in task order (whatever order they finish in)."""
-    futures = [executor.submit(fn, *task) for task in tasks]
+    """fn(*task) for every task, results in task order (whatever order they finish in).
+
+    The progress display learns the total first, then one step per finished
+    task. If a task fails, the tasks not yet started are cancelled and its
+    exception is raised.
+    """
+    tasks = list(tasks)
     if progress is not None:
-        progress.add(len(futures))
-        for _ in as_completed(futures):
-            progress.advance()
-    return [f.result() for f in futures]
+        progress.add(len(tasks))
+    inline = isinstance(executor, InlineExecutor)  # runs each task inside submit()
+    futures: list[Future[R]] = []
+    try:
+        for task in tasks:
+            futures.append(executor.submit(fn, *task))
+            if inline:
+                if futures[-1].exception() is not None:
+                    break
+                if progress is not None:
+                    progress.advance()
+        if not inline:
+            for future in as_completed(futures):
+                if future.cancelled() or future.exception() is not None:
+                    break
+                if progress is not None:
+                    progress.advance()
+        return [f.result() for f in futures]
+    finally:
+        for f in futures:
+            f.cancel()  # no-op for finished tasks
 
 
 @dataclass(frozen=True)
@@ -112,3 +143,8 @@ class Runner:
 
     def map(self, fn: Callable[..., R], tasks: Iterable[tuple[Any, ...]]) -> list[R]:
         return run_all(self.executor, fn, tasks, self.progress)
+
+    @classmethod
+    def inline(cls, progress: Progress | None = None) -> Runner:
+        """Everything in this process, one task at a time."""
+        return cls(InlineExecutor(), progress)

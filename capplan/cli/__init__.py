@@ -23,7 +23,7 @@ app = typer.Typer(
 
 def _register() -> None:
     # Subcommand modules register themselves on import; kept apart so each stays small.
-    from capplan.cli import recommend_cmd, simulate_cmd, templates_cmd  # noqa: F401
+    from capplan.cli import compare_cmd, recommend_cmd, simulate_cmd, templates_cmd  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from capplan.cli import app
 from capplan.cli.output import atomic_dir, dumps, fmt
+from capplan.cli.progress import progress_bar
 from capplan.scenario import load_scenario, parse_overrides
 from capplan.simulate import SimulationResult, simulate
 
@@ -52,15 +54,35 @@ def simulate_command(
     out: Annotated[
         Path | None, typer.Option(help="Write summary.json, requests.csv, timeline.csv here.")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Simulations run at once in a process pool (1: in this process).", min=1),
+    ] = 1,
+    dask: Annotated[
+        str | None, typer.Option("--dask", help="Run the simulations on a Dask scheduler.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Simulate each template's endpoint as configured and summarise latency, errors and cost.
+
+    Replications run one at a time in this process unless --workers N (a local
+    process pool) or --dask ADDRESS is given; the numbers are the same either way.
 
     Example: capplan simulate scenarios/chat.toml --set endpoint_config.per_worker=4 --json
     """
     overrides = parse_overrides(set_ or [])
-    results = simulate(
-        scenario, template, seed=seed, replications=replications, overrides=overrides
-    )
+    show = not (quiet or as_json) and sys.stdout.isatty()
+    with progress_bar("simulate", enabled=show) as bar:
+        results = simulate(
+            scenario,
+            template,
+            seed=seed,
+            replications=replications,
+            overrides=overrides,
+            workers=workers,
+            dask_address=dask,
+            progress=bar,
+        )
     summaries = [r.summary for r in results]
     if out is not None:
         _write_outputs(out, results)
