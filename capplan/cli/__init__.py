@@ -14,7 +14,10 @@ from capplan.errors import CapplanError
 
 app = typer.Typer(
     name="capplan",
-    help="Size Launch endpoints for SGP model templates by simulating the Launch autoscaler.",
+    help=(
+        "Size Launch endpoints for SGP model templates by simulating the Launch autoscaler.\n\n"
+        "Example: capplan recommend scenarios/chat.toml --out report/"
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
