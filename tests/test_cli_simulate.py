@@ -34,7 +34,7 @@ def test_simulate_json_is_pure_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = cli(capsys, "simulate", CODE, *CODE_SHORT, "--json")
     assert code == 0 and err == ""
     (summary,) = json.loads(out, parse_constant=no_nan)
-    assert summary["template"] == "bge-embed"
+    assert summary["template"] == "starcoder2-15b-code"
     assert summary["ttft_p50_s"] is None  # NaN (no first token on SYNC) is written as null
     assert summary["requests"] == (
         summary["completed"]
@@ -68,7 +68,7 @@ def test_simulate_set_overrides_reach_the_summary(capsys: pytest.CaptureFixture[
 def test_simulate_table_output(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = cli(capsys, "simulate", CODE, *CODE_SHORT)
     assert code == 0 and err == ""
-    assert "bge-embed" in out and "latency" in out
+    assert "starcoder2-15b-code" in out and "latency" in out
 
 
 def test_simulate_out_writes_summary_requests_timeline(

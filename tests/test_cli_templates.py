@@ -37,7 +37,7 @@ def test_validate_counts_per_file(
     single = write(tmp_path / "single.json", make_template(id="mt_x"))
     code, out, err = run(capsys, "templates", "validate", str(EXAMPLE), str(single))
     assert code == 0 and err == ""
-    assert out.splitlines() == [f"{EXAMPLE}: 4 templates OK", f"{single}: 1 template OK"]
+    assert out.splitlines() == [f"{EXAMPLE}: 5 templates OK", f"{single}: 1 template OK"]
 
 
 def test_validate_duplicate_across_arguments(
@@ -58,6 +58,7 @@ def test_show_json(capsys: pytest.CaptureFixture[str]) -> None:
         "llama-3-8b-chat",
         "llama-3-70b-instruct",
         "bge-embed",
+        "starcoder2-15b-code",
         "batch-scorer",
     ]
     assert rows[0] == {

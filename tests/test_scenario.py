@@ -51,7 +51,7 @@ MINIMAL = "[workload]\nrate = 2\n[service]\nmean_s = 1\n"
 def test_defaults_of_every_table(tmp_path: Path) -> None:
     scen = load_scenario(write(tmp_path, MINIMAL))
     assert scen.seed == 1 and scen.name == "s"
-    assert len(scen.templates) == 4
+    assert len(scen.templates) == 5
     wl = scen.workloads["bge-embed"]
     assert (wl.kind, wl.rate, wl.horizon, wl.warmup_s, wl.period_s) == (
         "poisson",

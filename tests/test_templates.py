@@ -110,6 +110,7 @@ def test_example_scenario_file_loads() -> None:
         "llama-3-8b-chat",
         "llama-3-70b-instruct",
         "bge-embed",
+        "starcoder2-15b-code",
         "batch-scorer",
     }
     big = templates["llama-3-70b-instruct"]
