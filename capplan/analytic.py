@@ -66,6 +66,7 @@ class Screen:
     k_max: float  # usable concurrency (0: the SLO fails even alone on a worker)
     throughput: float  # requests/s of one worker at k_max
     fluid_cost_per_hour: float  # inf when k_max == 0
+    wait_budget_s: float = math.inf  # tightest latency target minus the work's own percentile
 
     @property
     def feasible(self) -> bool:
@@ -135,7 +136,19 @@ def screen(case: Case, option: GpuOption) -> Screen:
     if k < 1:
         return Screen(option, mean_work, 0.0, 0.0, math.inf)
     thr = k / (slowdown(k, case.service.batching_alpha) * mean_work)
-    return Screen(option, mean_work, k, thr, fluid_cost_per_hour(case, thr, option.cost_per_hour))
+    fluid = fluid_cost_per_hour(case, thr, option.cost_per_hour)
+    return Screen(option, mean_work, k, thr, fluid, _wait_budget(case, total))
+
+
+def _wait_budget(case: Case, total: np.ndarray) -> float:
+    """How long a request may wait and still meet the tightest latency target."""
+    slo = case.slo.targets()
+    budgets = [
+        slo[key] - float(np.percentile(total, pct))
+        for key, pct in LATENCY_TARGETS.items()
+        if key in slo and len(total)
+    ]
+    return max(min(budgets), 0.0) if budgets else math.inf
 
 
 def fluid_cost_per_hour(case: Case, throughput: float, cost_per_hour: float) -> float:
@@ -159,11 +172,21 @@ def cost_for_concurrency(case: Case, scr: Screen, k: float) -> float:
 
 
 def workers_for_peak(case: Case, scr: Screen, k: float) -> int:
-    """Whole workers the busiest minute needs at concurrency k (at least 1)."""
-    k = min(k, scr.k_max)
+    """Workers the busiest minute needs at concurrency k (at least 1): the larger of
+    the fluid count and Erlang C's.
+
+    Erlang C treats the pool as an M/M/c queue of its k-request slots, each
+    serving at 1 / (s(k) × mean work), and asks for the fewest slots whose mean
+    wait fits in the SLO's wait budget; the planner starts its search there.
+    """
+    k = math.floor(min(k, scr.k_max))
     if k < 1:
         return 1
-    thr = k / (slowdown(k, case.service.batching_alpha) * scr.mean_work_s)
+    mu = 1.0 / (slowdown(k, case.service.batching_alpha) * scr.mean_work_s)
     rates = minute_rates(case.workload, case.seed)
     peak = float(rates.max()) if rates.size else 0.0
-    return max(1, math.ceil(peak / thr - 1e-9))
+    fluid = math.ceil(peak / (k * mu) - 1e-9)
+    if peak <= 0 or math.isinf(scr.wait_budget_s):
+        return max(1, fluid)
+    slots = erlang_c_servers(peak, mu, max(scr.wait_budget_s, 1e-3), cap=k * 10_000)
+    return max(1, fluid, math.ceil(slots / k))

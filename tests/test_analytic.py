@@ -224,3 +224,32 @@ def test_screen_when_the_work_alone_misses() -> None:
     )
     scr = screen(case, GpuOption("nvidia-ampere-a10", 1, 1.5))
     assert not scr.feasible and scr.k_max == 0 and scr.fluid_cost_per_hour == math.inf
+
+
+# ---------------------------------------------------------------- the static search's start
+def test_workers_for_peak_is_the_larger_of_fluid_and_erlang_c() -> None:
+    """A tight wait budget makes Erlang C ask for more slots than the fluid count."""
+    from capplan.analytic import workers_for_peak
+
+    rate, mean = 8.0, 1.0
+    loose = make_case(
+        {"latency_p99_s": 60.0},
+        alpha=0.0,
+        workload={"kind": "poisson", "rate": rate, "horizon_s": 600},
+        service={"kind": "latency", "distribution": "deterministic", "mean_s": mean},
+    )
+    tight = make_case(
+        {"latency_p99_s": mean + 0.05},
+        alpha=0.0,
+        workload={"kind": "poisson", "rate": rate, "horizon_s": 600},
+        service={"kind": "latency", "distribution": "deterministic", "mean_s": mean},
+    )
+    option = GpuOption("nvidia-ampere-a10", 1, 1.0)
+    k = 2
+    fluid = math.ceil(rate * mean / k)  # alpha 0: each slot serves 1/mean
+    assert workers_for_peak(loose, screen(loose, option), k) == max(
+        fluid, math.ceil(erlang_c_servers(rate, 1 / mean, 60.0 - mean) / k)
+    )
+    slots = erlang_c_servers(rate, 1 / mean, 0.05)
+    assert erlang_c(rate, 1 / mean, slots)[1] <= 0.05 < erlang_c(rate, 1 / mean, slots - 1)[1]
+    assert workers_for_peak(tight, screen(tight, option), k) == math.ceil(slots / k) > fluid
