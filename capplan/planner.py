@@ -72,6 +72,16 @@ class Config:
             "endpoint_config.per_worker": self.per_worker,
         }
 
+    def knobs(self) -> dict[str, Any]:
+        """The configuration fields of a document (no GPU: gpu_type None)."""
+        return {
+            "gpu_type": self.gpu_type or None,
+            "gpus": self.gpus,
+            "min_workers": self.min_workers,
+            "max_workers": self.max_workers,
+            "per_worker": self.per_worker,
+        }
+
     def with_workers(self, min_workers: int, max_workers: int) -> Config:
         return replace(self, min_workers=min_workers, max_workers=max_workers)
 
@@ -267,11 +277,7 @@ def describe(case: Case, cfg: Config, runs: Sequence[dict], traffic: float = 1.0
     metrics = combine(runs)
     cost = metrics["cost_per_hour"]
     return {
-        "gpu_type": cfg.gpu_type or None,
-        "gpus": cfg.gpus,
-        "min_workers": cfg.min_workers,
-        "max_workers": cfg.max_workers,
-        "per_worker": cfg.per_worker,
+        **cfg.knobs(),
         "metrics": metrics,
         "cost_per_hour": cost,
         "cost_per_month": cost * HOURS_PER_MONTH,
@@ -729,11 +735,7 @@ def _start_up_s(case: Case) -> float:
 
 def _point(cfg: Config, summary: dict) -> dict[str, Any]:
     return {
-        "gpu_type": cfg.gpu_type or None,
-        "gpus": cfg.gpus,
-        "min_workers": cfg.min_workers,
-        "max_workers": cfg.max_workers,
-        "per_worker": cfg.per_worker,
+        **cfg.knobs(),
         "cost_per_hour": summary["cost_per_hour"],
         "latency_p99_s": summary["latency_p99_s"],
         "ttft_p99_s": summary["ttft_p99_s"],

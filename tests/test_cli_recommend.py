@@ -255,7 +255,13 @@ def test_verdict_survives_a_zero_lower_bound() -> None:
         "lower_bound_cost_per_hour": 0.0,
         "saving_per_month": 0.0,
         "sensitivity": [],
-        "search": {"candidates": 1, "screened_out": 0, "pruned": 0, "simulations": 1, "seconds": 0.1},
+        "search": {
+            "candidates": 1,
+            "screened_out": 0,
+            "pruned": 0,
+            "simulations": 1,
+            "seconds": 0.1,
+        },
     }
     text = verdict(doc)
     assert "fluid lower bound is $0.00/h" in text

@@ -87,7 +87,7 @@ def _cells(cfg: dict[str, Any] | None) -> list[str]:
         return ["–"] * len(CONFIG_ROWS)
     m = cfg.get("metrics", {})
     return [
-        f"{cfg['gpus']}× {cfg['gpu_type']}",
+        f"{cfg['gpus']}× {str(cfg['gpu_type']).removeprefix('nvidia-')}",
         f"{cfg['min_workers']} / {cfg['max_workers']} / {cfg['per_worker']}",
         fmt(m.get("latency_p99_s")),
         fmt(m.get("ttft_p99_s")),
@@ -130,7 +130,7 @@ def verdict(doc: dict[str, Any]) -> str:
     saving = doc["saving_per_month"]
     change = f"saves ${saving:,.0f}/month" if saving >= 0 else f"costs ${-saving:,.0f}/month more"
     cur_state = "meets" if cur["meets_slo"] else "[red]misses[/]"
-    sens = "; ".join(
+    sens = ". ".join(
         f"At {e['traffic']:g}× traffic it "
         + ("still meets the SLO" if e["meets_slo"] else f"misses the SLO and {e.get('note', '')}")
         for e in doc["sensitivity"]

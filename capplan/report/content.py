@@ -19,7 +19,7 @@ from capplan.hardware import (
     TENSOR_PARALLEL_EFFICIENCY,
 )
 from capplan.planner import HOURS_PER_MONTH, SENSITIVITY
-from capplan.report.figures import chosen, gpu_rows
+from capplan.report.figures import as_number, chosen, gpu_rows
 from capplan.scenario import Case, Scenario, ServiceSpec, WorkloadSpec
 
 
@@ -69,18 +69,11 @@ Block = Heading | Paragraph | Bullets | Code | Table | Image
 
 
 # ---------------------------------------------------------------- formatting
-def _num(value: Any) -> float:
-    if value is None:
-        return math.nan
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def num(value: Any, digits: int = 3) -> str:
     """A number to `digits` significant digits; missing/NaN as '–'."""
-    v = _num(value)
+    v = as_number(value)
     if math.isnan(v):
         return "–"
     if math.isinf(v):
@@ -94,7 +87,7 @@ def seconds(value: Any) -> str:
 
 
 def dollars(value: Any, cents: bool = True) -> str:
-    v = _num(value)
+    v = as_number(value)
     if not math.isfinite(v):
         return "–"
     return f"${v:,.2f}" if cents else f"${v:,.0f}"
@@ -108,7 +101,7 @@ def price_text(value: float) -> str:
 
 
 def percent(value: Any) -> str:
-    v = _num(value)
+    v = as_number(value)
     return "–" if math.isnan(v) else f"{v:.2%}"
 
 
@@ -197,11 +190,11 @@ def _summary_table(docs: Sequence[Mapping[str, Any]]) -> Table:
             (
                 doc["template"],
                 _config_text(cur),
-                dollars(_num(cur.get("cost_per_hour")) * HOURS_PER_MONTH, cents=False),
+                dollars(as_number(cur.get("cost_per_hour")) * HOURS_PER_MONTH, cents=False),
                 yes_no(cur.get("meets_slo")),
                 (_config_text(cfg) if cfg else "–")
                 + ("" if doc.get("feasible") else f" ({label})"),
-                dollars(_num(cfg.get("cost_per_hour")) * HOURS_PER_MONTH, cents=False)
+                dollars(as_number(cfg.get("cost_per_hour")) * HOURS_PER_MONTH, cents=False)
                 if cfg
                 else "–",
                 "yes" if doc.get("feasible") else "NO",
@@ -225,7 +218,7 @@ def _summary_table(docs: Sequence[Mapping[str, Any]]) -> Table:
 
 
 def _saving(value: Any) -> str:
-    v = _num(value)
+    v = as_number(value)
     if not math.isfinite(v):
         return "–"
     return f"${v:,.0f}" if v >= 0 else f"−${-v:,.0f} (costs more)"
@@ -420,7 +413,7 @@ def _cells(cfg: Mapping[str, Any] | None) -> list[str]:
     if not cfg:
         return ["–"] * len(CONFIG_ROWS)
     gpu = f"{cfg.get('gpus')}× {cfg.get('gpu_type')}" if cfg.get("gpus") else "CPU only"
-    cost = _num(cfg.get("cost_per_hour"))
+    cost = as_number(cfg.get("cost_per_hour"))
     return [
         gpu,
         f"{cfg['min_workers']} / {cfg['max_workers']} / {cfg['per_worker']}",
@@ -458,7 +451,7 @@ def _alternatives_table(doc: Mapping[str, Any]) -> Table | Paragraph:
     rows = []
     for a in alts:
         has = a.get("cost_per_hour") is not None and "min_workers" in a
-        cost = _num(a.get("cost_per_hour"))
+        cost = as_number(a.get("cost_per_hour"))
         note = a.get("note") or ("confirmed with full replications" if a.get("confirmed") else "")
         if not has and a.get("lower_bound_cost_per_hour") is not None:
             note += f" (fluid lower bound {dollars(a['lower_bound_cost_per_hour'])}/h)"
@@ -507,7 +500,7 @@ def _sensitivity_table(doc: Mapping[str, Any]) -> Table | Paragraph:
         m = e.get("metrics") or {}
         rows.append(
             (
-                f"{_num(e.get('traffic')):g}×",
+                f"{as_number(e.get('traffic')):g}×",
                 yes_no(e.get("meets_slo")),
                 seconds(m.get("latency_p99_s")),
                 seconds(m.get("ttft_p99_s")),
@@ -612,6 +605,7 @@ def _infeasible(doc: Mapping[str, Any]) -> list[Block]:
         Paragraph(f"Why: {why.rstrip('.')}."),
     ]
     if best:
+        monthly = as_number(best.get("cost_per_hour")) * HOURS_PER_MONTH
         blocks.append(
             Bullets(
                 (
@@ -620,8 +614,7 @@ def _infeasible(doc: Mapping[str, Any]) -> list[Block]:
                     f"{seconds(best.get('ttft_p99_s'))}, error rate "
                     f"{percent(best.get('error_rate'))}.",
                     f"Cost {dollars(best.get('cost_per_hour'))}/h "
-                    f"({dollars(_num(best.get('cost_per_hour')) * HOURS_PER_MONTH, cents=False)}"
-                    "/month).",
+                    f"({dollars(monthly, cents=False)}/month).",
                     f"Distance from the SLO: {num(best.get('violation'))}× the tightest target "
                     "(1 = on the edge).",
                 )

@@ -109,7 +109,7 @@ def template_figures(scenario: Scenario | str | Path, doc: Mapping[str, Any]) ->
 
 
 # ---------------------------------------------------------------- helpers
-def _num(value: Any) -> float:
+def as_number(value: Any) -> float:
     """A document number as float: None (JSON for NaN/inf) becomes NaN."""
     if value is None:
         return math.nan
@@ -122,7 +122,7 @@ def _num(value: Any) -> float:
 def _metric(cfg: Mapping[str, Any], key: str) -> float:
     """A metric of a configuration: under "metrics" for evaluated ones, top-level for points."""
     metrics = cfg.get("metrics") or {}
-    return _num(metrics.get(key, cfg.get(key)))
+    return as_number(metrics.get(key, cfg.get(key)))
 
 
 def describe_config(cfg: Mapping[str, Any] | Config) -> str:
@@ -335,7 +335,7 @@ def cost_latency_figure(
     the chosen configuration, the current one and the fluid lower bound marked."""
     targets = dict(slo_targets(doc) if targets is None else targets)
     explored = list(doc.get("explored") or [])
-    has_ttft = any(not math.isnan(_num(p.get("ttft_p99_s"))) for p in explored) or (
+    has_ttft = any(not math.isnan(as_number(p.get("ttft_p99_s"))) for p in explored) or (
         "ttft_p99_s" in targets
     )
     metrics = ["latency_p99_s", "ttft_p99_s"] if has_ttft else ["latency_p99_s"]
@@ -344,12 +344,12 @@ def cost_latency_figure(
     gpus = sorted({p.get("gpu_type") or "CPU only" for p in explored})
     colors = {g: f"C{i % 10}" for i, g in enumerate(gpus)}
     label, chosen_cfg = chosen(doc)
-    lower = _num(doc.get("lower_bound_cost_per_hour"))
+    lower = as_number(doc.get("lower_bound_cost_per_hour"))
     for ax, metric in zip(axes, metrics, strict=True):
         for g in gpus:
             pts = [p for p in explored if (p.get("gpu_type") or "CPU only") == g]
-            x = [_num(p.get("cost_per_hour")) for p in pts]
-            y = [_num(p.get(metric)) for p in pts]
+            x = [as_number(p.get("cost_per_hour")) for p in pts]
+            y = [as_number(p.get(metric)) for p in pts]
             ax.scatter(x, y, s=22, alpha=0.75, color=colors[g], label=g)
         for name, cfg, marker, color in (
             ("current", doc.get("current"), "s", CURRENT_COLOR),
@@ -357,7 +357,7 @@ def cost_latency_figure(
         ):
             if cfg and not math.isnan(_metric(cfg, metric)):
                 ax.scatter(
-                    [_num(cfg.get("cost_per_hour"))],
+                    [as_number(cfg.get("cost_per_hour"))],
                     [_metric(cfg, metric)],
                     marker=marker,
                     s=220 if marker == "*" else 90,
@@ -382,7 +382,7 @@ def cost_latency_figure(
                 linewidth=1.2,
                 label=f"SLO p99 ≤ {targets[metric]:g} s",
             )
-        ys = [_num(p.get(metric)) for p in explored]
+        ys = [as_number(p.get(metric)) for p in explored]
         if any(v > 0 and math.isfinite(v) for v in ys):
             ax.set_yscale("log")
         if not explored:
@@ -419,13 +419,15 @@ def cost_by_gpu_figure(doc: Mapping[str, Any]) -> Figure:
     labels, values = [], []
     for row in rows:
         gpu = f"{row.get('gpus', '?')}× {row.get('gpu_type') or 'CPU only'}"
-        cost = _num(row.get("cost_per_hour")) * HOURS_PER_MONTH
+        cost = as_number(row.get("cost_per_hour")) * HOURS_PER_MONTH
         labels.append(gpu)
         values.append(cost)
     y = np.arange(len(rows))[::-1]
     finite = [v for v in values if math.isfinite(v)]
     top = max(
-        finite + [_num((doc.get("current") or {}).get("cost_per_hour")) * HOURS_PER_MONTH] + [1.0]
+        finite
+        + [as_number((doc.get("current") or {}).get("cost_per_hour")) * HOURS_PER_MONTH]
+        + [1.0]
     )
     if not math.isfinite(top):
         top = max(finite + [1.0])
@@ -448,7 +450,7 @@ def cost_by_gpu_figure(doc: Mapping[str, Any]) -> Figure:
         elif not row.get("confirmed", True):
             text += " *"
         ax.text(value + top * 0.01, yi, text, va="center", fontsize=8)
-    cur = _num((doc.get("current") or {}).get("cost_per_hour")) * HOURS_PER_MONTH
+    cur = as_number((doc.get("current") or {}).get("cost_per_hour")) * HOURS_PER_MONTH
     if math.isfinite(cur):
         ax.axvline(
             cur,
