@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +12,16 @@ from rich.console import Console
 from rich.table import Table
 
 from capplan.cli import app
+from capplan.cli.options import (
+    DaskOpt,
+    QuietOpt,
+    ReplicationsOpt,
+    ScenarioArg,
+    SeedOpt,
+    TemplateOpt,
+    WorkersOpt,
+    show_progress,
+)
 from capplan.cli.output import atomic_dir, dumps, fmt
 from capplan.cli.progress import progress_bar
 from capplan.compare import METRIC_LABELS, Comparison, compare
@@ -41,11 +50,8 @@ def split_vs(text: str) -> dict[str, Any]:
 
 @app.command("compare")
 def compare_command(
-    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
-    template: Annotated[
-        str | None,
-        typer.Option("--template", "-t", help="The template (needed if the scenario has several)."),
-    ] = None,
+    scenario: ScenarioArg,
+    template: TemplateOpt = None,
     set_: Annotated[
         list[str] | None,
         typer.Option(
@@ -60,11 +66,8 @@ def compare_command(
             "Repeat --vs for more configurations.",
         ),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Scenario seed override.", min=0)] = None,
-    replications: Annotated[
-        int | None,
-        typer.Option(help="Replications of each configuration (default: scenario's).", min=1),
-    ] = None,
+    seed: SeedOpt = None,
+    replications: ReplicationsOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print configurations and differences as JSON.")
     ] = False,
@@ -74,14 +77,9 @@ def compare_command(
             help="Also write comparison.json, comparison.csv, latency_cdf.png, workers.png here."
         ),
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(help="Simulations run at once in a process pool (1: in this process).", min=1),
-    ] = 1,
-    dask: Annotated[
-        str | None, typer.Option("--dask", help="Run the simulations on a Dask scheduler.")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    workers: WorkersOpt = 1,
+    dask: DaskOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Compare configurations of one template on the same requests, with paired differences.
 
@@ -104,8 +102,7 @@ def compare_command(
         )
     base = parse_overrides(set_ or [])
     variants = [split_vs(v) for v in vs]
-    show = not (quiet or as_json) and sys.stdout.isatty()
-    with progress_bar("compare", enabled=show) as bar:
+    with progress_bar("compare", enabled=show_progress(quiet, as_json)) as bar:
         cmp = compare(
             scenario,
             template,

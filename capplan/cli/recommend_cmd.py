@@ -11,6 +11,14 @@ from rich.console import Console
 from rich.table import Table
 
 from capplan.cli import app
+from capplan.cli.options import (
+    DaskOpt,
+    QuietOpt,
+    ScenarioArg,
+    TemplateOpt,
+    WorkersOpt,
+    show_progress,
+)
 from capplan.cli.output import dumps, fmt
 from capplan.cli.progress import progress_bar
 from capplan.errors import CapplanError
@@ -20,20 +28,14 @@ from capplan.scenario import load_scenario
 
 @app.command("recommend")
 def recommend_command(
-    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
-    template: Annotated[
-        str | None, typer.Option("--template", "-t", help="Only this template.")
-    ] = None,
+    scenario: ScenarioArg,
+    template: TemplateOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the recommendation as JSON.")
     ] = False,
-    workers: Annotated[
-        int | None, typer.Option(help="Parallel simulations (default: cores).", min=1)
-    ] = None,
-    dask: Annotated[
-        str | None, typer.Option("--dask", help="Run on a Dask scheduler at ADDRESS.")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    workers: WorkersOpt = None,
+    dask: DaskOpt = None,
+    quiet: QuietOpt = False,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -45,13 +47,15 @@ def recommend_command(
 ) -> None:
     """Recommend gpu_type, min_workers, max_workers and per_worker for each template.
 
+    Simulations run in a process pool of --workers (default: the machine's cores).
+
     Example: capplan recommend scenarios/chat.toml --workers 2 --out report/
     """
     if out is not None and out.exists() and not out.is_dir():
         # Checked before the search, which may take minutes.
         raise CapplanError(f"--out {out}: exists and is not a directory")
     scen = load_scenario(scenario)
-    with progress_bar("recommend", enabled=not (quiet or as_json)) as bar:
+    with progress_bar("recommend", enabled=show_progress(quiet, as_json)) as bar:
         docs = recommend(scen, template, workers=workers, dask_address=dask, progress=bar)
     if out is not None:
         from capplan.report import reproduce_command, write_report

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +10,16 @@ from rich.console import Console
 from rich.table import Table
 
 from capplan.cli import app
+from capplan.cli.options import (
+    DaskOpt,
+    QuietOpt,
+    ReplicationsOpt,
+    ScenarioArg,
+    SeedOpt,
+    TemplateOpt,
+    WorkersOpt,
+    show_progress,
+)
 from capplan.cli.output import atomic_dir, dumps, fmt
 from capplan.cli.progress import progress_bar
 from capplan.scenario import load_scenario, parse_overrides
@@ -36,32 +45,23 @@ def scenario_validate(
 
 @app.command("simulate")
 def simulate_command(
-    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
-    template: Annotated[
-        str | None, typer.Option("--template", "-t", help="Only this template.")
-    ] = None,
+    scenario: ScenarioArg,
+    template: TemplateOpt = None,
     set_: Annotated[
         list[str] | None,
         typer.Option(
             "--set", help="Override KEY=VALUE (endpoint_config.per_worker=4, workload.rate=5)."
         ),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Scenario seed override.", min=0)] = None,
-    replications: Annotated[
-        int | None, typer.Option(help="Replications (default: scenario's).", min=1)
-    ] = None,
+    seed: SeedOpt = None,
+    replications: ReplicationsOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
     out: Annotated[
         Path | None, typer.Option(help="Write summary.json, requests.csv, timeline.csv here.")
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(help="Simulations run at once in a process pool (1: in this process).", min=1),
-    ] = 1,
-    dask: Annotated[
-        str | None, typer.Option("--dask", help="Run the simulations on a Dask scheduler.")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    workers: WorkersOpt = 1,
+    dask: DaskOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Simulate each template's endpoint as configured and summarise latency, errors and cost.
 
@@ -71,8 +71,7 @@ def simulate_command(
     Example: capplan simulate scenarios/chat.toml --set endpoint_config.per_worker=4 --json
     """
     overrides = parse_overrides(set_ or [])
-    show = not (quiet or as_json) and sys.stdout.isatty()
-    with progress_bar("simulate", enabled=show) as bar:
+    with progress_bar("simulate", enabled=show_progress(quiet, as_json)) as bar:
         results = simulate(
             scenario,
             template,
