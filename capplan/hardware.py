@@ -24,6 +24,9 @@ class GpuSpec:
     fp16_tflops: float  # dense FP16 tensor throughput: scales prefill
     bandwidth_gbs: float  # memory bandwidth: scales decode
     price_per_hour: float  # default $/GPU-hour, an assumption
+    # A MIG slice is one isolated instance: no NVLink peer access between slices,
+    # so a model is never split across several of them (tensor parallel needs it).
+    max_gpus: int | None = None
 
 
 # Launch's gpu_type enum (SGP endpoint_config.gpu_type); figures from vendor data sheets.
@@ -37,8 +40,10 @@ GPU_CATALOG: Mapping[str, GpuSpec] = MappingProxyType(
             GpuSpec("nvidia-ampere-a100", 40, 312, 1555, 2.21),
             GpuSpec("nvidia-ampere-a100e", 80, 312, 2039, 2.90),
             GpuSpec("nvidia-hopper-h100", 80, 989, 3350, 4.25),
-            GpuSpec("nvidia-hopper-h100-1g20gb", 20, 989 / 7, 3350 * 2 / 8, 4.25 / 7),
-            GpuSpec("nvidia-hopper-h100-3g40gb", 40, 989 * 3 / 7, 3350 * 4 / 8, 4.25 * 3 / 7),
+            GpuSpec("nvidia-hopper-h100-1g20gb", 20, 989 / 7, 3350 * 2 / 8, 4.25 / 7, max_gpus=1),
+            GpuSpec(
+                "nvidia-hopper-h100-3g40gb", 40, 989 * 3 / 7, 3350 * 4 / 8, 4.25 * 3 / 7, max_gpus=1
+            ),
         )
     }
 )

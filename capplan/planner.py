@@ -234,9 +234,19 @@ def autoscaled_search(case: Case, base: Config, static_m: int, cap: int, floor: 
         )
         if m is not None:
             found.append(base.with_workers(m, max_w))
+        if m == 0 and _is_sync(case) and max_w >= 1:
+            # Scale-from-zero passed, but with no activator the first requests after an
+            # idle spell get 503s: one warm worker at the same cost is the better choice.
+            one = base.with_workers(1, max_w)
+            if explored.record(case, one):
+                found.append(one)
     costs = {c: explored.cost(c) for c in found if any(c == e for e, _ in explored.evaluations)}
     explored.best = min(costs, key=lambda c: preference(costs[c], c)) if costs else found[0]
     return explored
+
+
+def _is_sync(case: Case) -> bool:
+    return str(case.template.effective_endpoint_type) in ("SYNC", "STREAMING")
 
 
 def workers_needed(case: Case, cfg: Config, traffic: float, cap: int) -> Config | None:

@@ -154,10 +154,12 @@ def fits(model_memory_gb: float, gpu_type: str, gpus: int) -> bool:
 def gpus_to_fit(model_memory_gb: float, gpu_type: str, max_gpus: int = 8) -> int | None:
     """The smallest power-of-two GPU count (up to max_gpus) that holds the model, else None.
 
-    Powers of two because tensor parallelism splits attention heads evenly.
+    Powers of two because tensor parallelism splits attention heads evenly; a
+    MIG slice type allows only one (its GpuSpec.max_gpus).
     """
     n = 1
-    while n <= max_gpus:
+    cap = gpu(gpu_type).max_gpus
+    while n <= (max_gpus if cap is None else min(max_gpus, cap)):
         if fits(model_memory_gb, gpu_type, n):
             return n
         n *= 2

@@ -243,3 +243,11 @@ def test_fits_and_gpus_to_fit_for_a_70b_class_model() -> None:
     assert gpus_to_fit(140.0, H100, max_gpus=1) is None
     assert gpus_to_fit(10.0, A10) == 1
     assert fits(160.0, A100E, 2)  # exactly full still fits
+
+
+def test_a_model_is_never_split_across_mig_slices() -> None:
+    """MIG slices have no peer access: a model that needs two of them does not fit."""
+    assert gpus_to_fit(18.0, "nvidia-hopper-h100-1g20gb") == 1
+    assert gpus_to_fit(24.0, "nvidia-hopper-h100-1g20gb") is None
+    assert gpus_to_fit(24.0, "nvidia-hopper-h100-3g40gb") == 1
+    assert gpus_to_fit(60.0, "nvidia-hopper-h100-3g40gb") is None
