@@ -98,15 +98,15 @@ def speed(n: int, repeats: int) -> dict:
     waits: dict[str, float] = {}
     for _ in range(repeats):  # interleaved, best of `repeats`: the machine is noisy
         for name, fn in runners.items():
-            cpu0 = time.process_time()
+            cpu0 = time.thread_time()
             try:
                 took, wait = fn(lam, mu, c, n)
             except ImportError as exc:
                 print(f"{name:8s} skipped ({exc})")
                 continue
-            # CPU time of the whole call (draws included, the same for every runner)
-            # is steadier than wall time when other processes share the cores.
-            cpu = time.process_time() - cpu0
+            # CPU time of this thread for the whole call (draws included, the same for every
+            # runner) is steadier than wall time when other processes share the cores.
+            cpu = time.thread_time() - cpu0
             best[name] = min(best.get(name, float("inf")), took)
             best_cpu[name] = min(best_cpu.get(name, float("inf")), cpu)
             waits[name] = wait

@@ -662,3 +662,36 @@ def test_streaming_requests_in_flight_at_the_horizon_keep_their_first_token() ->
         assert summary[f"ttft_p{p}_s"] == pytest.approx(np.percentile(ttft, p))
         assert summary[f"latency_p{p}_s"] == pytest.approx(np.percentile(latency, p))
     assert summary["ttft_mean_s"] == pytest.approx(ttft.mean())
+
+
+def test_the_hpa_metric_leaves_out_draining_pods() -> None:
+    """Kubernetes ignores pods being deleted: their in-flight requests leave the HPA's
+    concurrency metric (Observation.in_flight_area) the moment they start draining."""
+    from capplan.engine import EngineConfig
+    from capplan.engine.clock import MergedEnvironment
+    from capplan.engine.endpoint import Endpoint
+
+    case = make_case(
+        "SYNC",
+        workload={"kind": "poisson", "rate": 1.0, "horizon_s": 100},
+        min_workers=2,
+        max_workers=2,
+        per_worker=1,
+    )
+    cfg = EngineConfig.from_case(case)
+    env = MergedEnvironment()
+    arrival = np.zeros(2)
+    endpoint = Endpoint(
+        env, cfg, arrival, np.full(2, 100.0), None, cfg.cold_start, np.random.default_rng(0)
+    )
+    endpoint.boot()
+    endpoint.arrive(0)
+    endpoint.arrive(1)  # least request: one on each pod
+    env._now = 10.0
+    before = endpoint.observe()
+    assert before.in_flight == 2 and before.in_flight_area == pytest.approx(20.0)
+    endpoint.scale_to(1)  # the newest ready pod drains, still holding its request
+    env._now = 20.0
+    after = endpoint.observe()
+    assert after.in_flight == 2  # both requests are still being served ...
+    assert after.in_flight_area == pytest.approx(20.0 + 1 * 10.0)  # ... one of them counted

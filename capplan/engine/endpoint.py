@@ -27,7 +27,7 @@ PENDING, OK, REJECTED_429, REJECTED_503, EXPIRED = 0, 1, 2, 3, 4
 STATUS_NAMES = ("in_flight", "ok", "rejected_429", "rejected_503", "expired")
 
 MILESTONE, RETRY = 0, 1  # calendar event kinds
-READY = State.READY
+READY, DRAINING = State.READY, State.DRAINING
 EPS = 1e-9  # virtual-time tolerance when popping milestones that are due
 
 
@@ -102,6 +102,11 @@ class Endpoint:
         self.in_flight = 0
         self.area = 0.0  # ∫ in_flight dt, for the HPA's concurrency metric
         self.t_area = 0.0
+        # The HPA ignores pods being deleted, so their requests leave its metric:
+        # draining_k is the in-flight count on draining pods, draining_area its integral.
+        self.draining_k = 0
+        self.draining_area = 0.0
+        self.t_draining = 0.0
         self.last_arrival: float | None = None
         self.desired = cfg.min_workers
         self.timeline: list[tuple[float, ...]] = []
@@ -218,6 +223,8 @@ class Endpoint:
             self.t_area = now
             self.in_flight -= done
             w.k -= done
+            if w.state is DRAINING:
+                self._draining_changes(-done)
         if self.queue and w.state is READY:
             self._pull(w, now)
         w.speed = self.speed[w.k]
@@ -311,6 +318,7 @@ class Endpoint:
         if w.k == 0:
             w.state, w.stop_at = State.STOPPED, now
             return
+        self._draining_changes(w.k)
         self.draining.append(w)
         self.env.process(self._drain(w))
 
@@ -332,6 +340,7 @@ class Endpoint:
         self.area += self.in_flight * (now - self.t_area)
         self.t_area = now
         self.in_flight -= len(unfinished)
+        self._draining_changes(-w.k)
         w.jobs.clear()
         w.k = 0
         w.gen += 1
@@ -354,14 +363,22 @@ class Endpoint:
         self._reschedule(w, now)
 
     # ------------------------------------------------------------ control
+    def _draining_changes(self, delta: int) -> None:
+        now = self.env._now
+        self.draining_area += self.draining_k * (now - self.t_draining)
+        self.t_draining = now
+        self.draining_k += delta
+
     def observe(self) -> Observation:
         now = self.env._now
+        total = self.area + self.in_flight * (now - self.t_area)
+        draining = self.draining_area + self.draining_k * (now - self.t_draining)
         return Observation(
             now=now,
             current=len(self.pending) + len(self.ready),
             ready=len(self.ready),
             in_flight=self.in_flight,
-            in_flight_area=self.area + self.in_flight * (now - self.t_area),
+            in_flight_area=total - draining,
             queued=len(self.queue),
             last_request_at=self.last_arrival,
         )

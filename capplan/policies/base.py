@@ -31,7 +31,9 @@ class Observation:
     current: int  # current desired replicas (the spec the autoscaler last set)
     ready: int  # ready pods (serving)
     in_flight: int  # requests being served right now (on all pods, incl. draining)
-    in_flight_area: float  # cumulative ∫ in_flight dt since t=0 (request-seconds), monotone
+    # cumulative ∫ in-flight dt since t=0 (request-seconds) on pods not being deleted:
+    # the HPA ignores terminating pods' metrics (k8s replica calculator)
+    in_flight_area: float
     queued: int  # requests waiting in the async broker queue (0 for sync)
     last_request_at: float | None  # arrival time of the most recent request, None if none yet
 
