@@ -482,9 +482,14 @@ def _generate_trace(spec: WorkloadSpec, seed: int, replication: int) -> Requests
     _check_warmup(spec, horizon)
     t, context, generated = _trace_window(spec)
     window = _window_length(spec)
+    rows = np.arange(len(t))
+    if spec.resample == "blocks" and replication > 0:
+        t, rows = _resample_blocks(
+            stream_rng(seed, replication, "resample"), t, window, spec.block_s
+        )
     rng = stream_rng(seed, replication, "arrivals")
     copies = _trace_copies(rng, t, spec.rate_multiplier, window)
-    idx = np.concatenate([c[1] for c in copies])
+    idx = rows[np.concatenate([c[1] for c in copies])]
     times = np.concatenate([c[0] for c in copies])
     order = np.argsort(times, kind="stable")
     times, idx = times[order], idx[order]
@@ -496,6 +501,33 @@ def _generate_trace(spec: WorkloadSpec, seed: int, replication: int) -> Requests
         horizon,
         spec.warmup_s,
     )
+
+
+def _resample_blocks(
+    rng: np.random.Generator, t: np.ndarray, window: float, block_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A block bootstrap of the window: (times, row index), sorted.
+
+    The window is cut into consecutive blocks of block_s; each slot of a new
+    window of the same length takes a block drawn with replacement, keeping
+    its requests' spacing and sizes. Replications then differ in which bursts
+    they contain, so their spread is a real confidence interval, while
+    replication 0 stays the exact replay.
+    """
+    n_blocks = max(1, math.ceil(window / block_s))
+    source = rng.integers(0, n_blocks, n_blocks)
+    block_of = np.minimum((t // block_s).astype(np.int64), n_blocks - 1)
+    order = np.argsort(block_of, kind="stable")
+    bounds = np.searchsorted(block_of[order], np.arange(n_blocks + 1))
+    times, rows = [], []
+    for slot, src in enumerate(source):
+        members = order[bounds[src] : bounds[src + 1]]
+        times.append(t[members] - src * block_s + slot * block_s)
+        rows.append(members)
+    times_all, rows_all = np.concatenate(times), np.concatenate(rows)
+    keep = times_all < window
+    sort = np.argsort(times_all[keep], kind="stable")
+    return times_all[keep][sort], rows_all[keep][sort]
 
 
 def _trace_copies(

@@ -612,3 +612,47 @@ def test_synthetic_requests_are_well_formed(
     assert req.context_tokens.dtype == req.generated_tokens.dtype == np.int64
     n = len(minute_rates(spec, seed))
     assert (n - 1) * 60 < spec.horizon < n * 60 + 1
+
+
+# ---------------------------------------------------------------- trace block bootstrap
+def _blocks(spec_kw: dict) -> WorkloadSpec:
+    return WorkloadSpec(kind="trace", path=TRACE, resample="blocks", **spec_kw)
+
+
+def test_block_resampling_keeps_replication_zero_as_the_exact_replay() -> None:
+    exact = generate(WorkloadSpec(kind="trace", path=TRACE), 7, 0)
+    replay = generate(_blocks({}), 7, 0)
+    assert np.array_equal(exact.arrival, replay.arrival)
+    assert np.array_equal(exact.context_tokens, replay.context_tokens)
+
+
+def test_each_resampled_slot_is_a_block_of_the_trace() -> None:
+    block = 300.0
+    exact = generate(WorkloadSpec(kind="trace", path=TRACE), 7, 0)
+    again = generate(_blocks({"block_s": block}), 7, 1)
+    assert np.all(np.diff(again.arrival) >= 0) and again.arrival.max() < again.horizon
+    assert not np.array_equal(exact.arrival, again.arrival)
+    assert np.array_equal(again.arrival, generate(_blocks({"block_s": block}), 7, 1).arrival)
+
+    def block_contents(r, start: float) -> tuple[tuple[float, int, int], ...]:
+        inside = (r.arrival >= start) & (r.arrival < start + block)
+        rel = np.round(r.arrival[inside] - start, 6)
+        return tuple(zip(rel, r.context_tokens[inside], r.generated_tokens[inside], strict=True))
+
+    n_full = int(exact.horizon // block)  # the last, partial block may be cut at the window
+    sources = {block_contents(exact, b * block) for b in range(n_full + 1)}
+    for slot in range(n_full):
+        contents = block_contents(again, slot * block)
+        # a full block drawn into a slot keeps its requests' spacing and sizes
+        assert contents in sources or any(
+            src[: len(contents)] == contents for src in sources
+        ), slot
+
+
+def test_block_resampling_keeps_the_expected_count() -> None:
+    """Blocks are drawn uniformly with replacement: the mean count is the trace's."""
+    exact = len(generate(WorkloadSpec(kind="trace", path=TRACE), 7, 0))
+    counts = np.array([len(generate(_blocks({}), 7, r)) for r in range(1, 41)])
+    half = 3.55 * counts.std(ddof=1) / math.sqrt(len(counts))  # ~99.9 % t-interval, 39 df
+    assert abs(counts.mean() - exact) <= half
+    assert counts.std() > 0
