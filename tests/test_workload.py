@@ -644,9 +644,7 @@ def test_each_resampled_slot_is_a_block_of_the_trace() -> None:
     for slot in range(n_full):
         contents = block_contents(again, slot * block)
         # a full block drawn into a slot keeps its requests' spacing and sizes
-        assert contents in sources or any(
-            src[: len(contents)] == contents for src in sources
-        ), slot
+        assert contents in sources or any(src[: len(contents)] == contents for src in sources), slot
 
 
 def test_block_resampling_keeps_the_expected_count() -> None:
