@@ -282,11 +282,16 @@ def test_write_report_api_and_figures(
             assert ax.get_legend() is not None, name
     # An existing report folder is updated in place, without leftovers beside it.
     out = tmp_path / "r"
-    out.mkdir()
+    (out / "figures").mkdir(parents=True)
     (out / "report.md").write_text("old")
+    (out / "notes.txt").write_text("the user's own file")
+    (out / "figures" / "gone-template_traffic.png").write_bytes(b"stale")
     assert write_report(out, load_scenario(scenario_file), [fast], "my command") == out
     assert "my command" in (out / "report.md").read_text()
+    # figures/ is capplan's: replaced whole, no stale figure; other files are left alone
     assert len(list((out / "figures").glob("*.png"))) == 4
+    assert not (out / "figures" / "gone-template_traffic.png").exists()
+    assert (out / "notes.txt").read_text() == "the user's own file"
     assert [p.name for p in tmp_path.iterdir()] == ["r"]
 
 

@@ -53,8 +53,12 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
 
 
 @contextmanager
-def atomic_dir(path: Path) -> Iterator[Path]:
-    """Build a folder's files in a temp folder beside it, then move them in together."""
+def atomic_dir(path: Path, owned: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Build a folder's files in a temp folder beside it, then move them in together.
+
+    Sub-folders named in `owned` belong to capplan alone: they are replaced
+    whole, so a re-run leaves no stale files there (old figures, say).
+    """
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise CapplanError(f"--out {path}: exists and is not a directory")
@@ -66,6 +70,9 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     try:
         yield tmp
         path.mkdir(exist_ok=True)
+        for name in owned:
+            if (tmp / name).is_dir() and (path / name).is_dir():
+                shutil.rmtree(path / name)
         for item in sorted(tmp.rglob("*")):
             target = path / item.relative_to(tmp)
             if item.is_dir():

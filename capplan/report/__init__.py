@@ -81,7 +81,7 @@ def write_report(
     out = Path(out_dir)
     if command is None:
         command = reproduce_command(scen.path, out)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, owned=("figures",)) as tmp:
         (tmp / "figures").mkdir()
         images = _write_figures(tmp, scen, docs, dpi)
         blocks = content.build(scen, docs, images, command, capplan_version())
