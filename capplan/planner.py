@@ -663,18 +663,28 @@ def _sensitivity(
     if recommended is None:
         return []
     cfg = _config_of(recommended)
+    # Both traffic levels in one batch, then the searches for what the failing ones
+    # need, one task per level: each stage runs in parallel on the runner.
+    tasks = [(case, cfg, r, f) for f in SENSITIVITY for r in range(reps)]
+    summaries = runner.map(run_config, tasks)
+    search.simulations += len(tasks)
+    docs = [
+        describe(case, cfg, summaries[n * reps : (n + 1) * reps], factor)
+        for n, factor in enumerate(SENSITIVITY)
+    ]
+    failing = [f for f, doc in zip(SENSITIVITY, docs, strict=True) if not doc["meets_slo"]]
+    found = runner.map(workers_needed, [(case, cfg, f, cap) for f in failing])
+    needs = dict(zip(failing, found, strict=True))
     out = []
-    for factor in SENSITIVITY:
-        doc = evaluate(runner, case, [cfg], reps, traffic=factor)[0]
-        search.simulations += reps
+    for factor, doc in zip(SENSITIVITY, docs, strict=True):
         entry: dict[str, Any] = {
             "traffic": factor,
             "meets_slo": doc["meets_slo"],
             "metrics": doc["metrics"],
             "cost_per_hour": doc["cost_per_hour"],
         }
-        if not doc["meets_slo"]:
-            needed = workers_needed(case, cfg, factor, cap)
+        if factor in needs:
+            needed = needs[factor]
             entry["needs"] = (
                 {"min_workers": needed.min_workers, "max_workers": needed.max_workers}
                 if needed
