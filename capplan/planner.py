@@ -7,11 +7,16 @@ For each template:
    misses the SLO, and per_worker targets above the concurrency the SLO allows;
    compute each candidate's fluid lower bound on cost.
 3. Simulate, cheapest bound first, in waves: the smallest static pool that
-   meets the SLO (an upper bound on the candidate's cost), then bisection over
-   min_workers for a few max_workers (more workers never make latency worse).
-   Candidates whose lower bound cannot beat the best found are skipped.
-4. Confirm the best few with the planner's replications: the upper end of each
-   SLO percentile's confidence interval must be on target.
+   meets the SLO (an upper bound on the candidate's cost; the search starts at
+   Erlang C's count for the peak minute), then bisection over min_workers for
+   max_workers in {M, 2M} (more workers never make latency worse). Candidates
+   whose lower bound cannot beat the best found are skipped — except on the
+   template's own GPU type, which a review always wants to see.
+4. Confirm the best few, and the best on each GPU type, with the planner's
+   replications: the upper end of each SLO percentile's confidence interval
+   must be on target; one that falls short gets one more worker at a time.
+5. Evidence: the current configuration and the SGP rule of thumb simulated the
+   same way, and the recommendation at 1.5× and 2× traffic.
 Every simulation uses the same seeds (common random numbers), so candidates
 are compared on the same requests, and results never depend on the executor.
 """
