@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import template_dict
 from matplotlib.figure import Figure
 
 import capplan.report.figures as report_figures
@@ -77,32 +78,9 @@ max_workers_cap = 4
 
 
 def _template(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "id": f"mt_{name}",
-        "endpoint_type": "SYNC",
-        "model_type": "GENERIC",
-        "vendor_configuration": {
-            "vendor": "LAUNCH",
-            "bundle_config": {
-                "registry": "example.invalid",
-                "image": "model",
-                "tag": "1",
-                "readiness_initial_delay_seconds": 30,
-            },
-            "endpoint_config": {
-                "cpus": 4,
-                "memory": "16Gi",
-                "storage": "16Gi",
-                "gpus": 1,
-                "gpu_type": "nvidia-ampere-a10",
-                "min_workers": 1,
-                "max_workers": 4,
-                "per_worker": 2,
-                "endpoint_type": "SYNC",
-            },
-        },
-    }
+    return template_dict(
+        "SYNC", name=name, min_workers=1, max_workers=4, per_worker=2, readiness_delay_s=30
+    )
 
 
 @pytest.fixture(scope="module")
