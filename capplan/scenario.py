@@ -595,11 +595,6 @@ def _nested(dotted: str, value: Any) -> dict[str, Any]:
     return {head: _nested(tail, value) if tail else value}
 
 
-def model_memory_gb(case: Case) -> float:
-    """Memory the model needs (GB): the scenario's figure, else the template's GPUs' memory."""
-    return case.service.model_memory_gb or 0.0
-
-
 __all__ = [
     "Case",
     "PlannerSpec",
