@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from capplan.launch import async_task_slots, is_async, is_streaming
 from capplan.scenario import Case
 from capplan.service import request_work, slowdown
 from capplan.workload import generate, minute_bins, minute_rates, stream_rng
@@ -94,7 +95,7 @@ def usable_concurrency(case: Case, total: np.ndarray, first_token: np.ndarray, l
     if len(total) == 0:
         return float(limit)
     slo = case.slo.targets()
-    streaming = str(case.template.effective_endpoint_type) == "STREAMING"
+    streaming = is_streaming(case.template.effective_endpoint_type)
     worst = 0.0  # the largest slowdown factor every target tolerates
     bounds = []
     for key, pct in LATENCY_TARGETS.items():
@@ -115,10 +116,9 @@ def usable_concurrency(case: Case, total: np.ndarray, first_token: np.ndarray, l
 
 def concurrency_limit(case: Case, per_worker: int | None = None) -> int:
     """Most requests one worker may hold: the forwarder limit, or the async cap."""
-    etype = str(case.template.effective_endpoint_type)
-    if etype in ("ASYNC", "BATCH"):
+    if is_async(case.template.effective_endpoint_type):
         pw = per_worker if per_worker is not None else case.template.endpoint_config.per_worker
-        return min(pw, case.simulation.async_concurrency_cap)
+        return async_task_slots(pw, case.simulation.async_concurrency_cap)
     return case.service.concurrency_limit
 
 
@@ -126,10 +126,10 @@ def screen(case: Case, option: GpuOption) -> Screen:
     """Usable concurrency, throughput and fluid cost bound of one GPU option."""
     total, first_token = work_sample(case, option)
     mean_work = float(total.mean()) if len(total) else 1.0
-    etype = str(case.template.effective_endpoint_type)
+    # the most any per_worker can use: the async cap, or the forwarder limit
     limit = (
         case.simulation.async_concurrency_cap
-        if etype in ("ASYNC", "BATCH")
+        if is_async(case.template.effective_endpoint_type)
         else case.service.concurrency_limit
     )
     k = usable_concurrency(case, total, first_token, limit)

@@ -50,20 +50,28 @@ GPU_CATALOG: Mapping[str, GpuSpec] = MappingProxyType(
 
 GPU_TYPES: tuple[str, ...] = tuple(GPU_CATALOG)
 
+# A month of cost, as cloud price pages count it: 365 × 24 / 12 = 730 hours.
+HOURS_PER_MONTH = 730
+
 DEFAULT_CPU_PER_HOUR = 0.04  # $/vCPU-hour, an assumption
 DEFAULT_MEMORY_GIB_PER_HOUR = 0.005  # $/GiB-hour, an assumption
 TENSOR_PARALLEL_EFFICIENCY = 0.85  # speed kept per doubling of GPUs: an assumption
 GIB = 1024**3
 
 
+def check_gpu_type(name: str) -> str:
+    """`name` if the catalog knows it, else a ValueError listing the known types."""
+    if name not in GPU_CATALOG:
+        raise ValueError(f"unknown GPU type {name!r}; allowed: {', '.join(GPU_TYPES)}")
+    return name
+
+
 def gpu(name: str) -> GpuSpec:
     """The catalog entry for `name`, or a CapplanError listing the known types."""
     try:
-        return GPU_CATALOG[name]
-    except KeyError:
-        raise CapplanError(
-            f"gpu_type: unknown GPU type {name!r}; allowed: {', '.join(GPU_TYPES)}"
-        ) from None
+        return GPU_CATALOG[check_gpu_type(name)]
+    except ValueError as exc:
+        raise CapplanError(f"gpu_type: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)

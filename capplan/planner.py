@@ -41,7 +41,8 @@ from capplan.analytic import (
     work_sample,
     workers_for_peak,
 )
-from capplan.hardware import GPU_TYPES, worker_cost_per_hour
+from capplan.hardware import GPU_TYPES, HOURS_PER_MONTH, worker_cost_per_hour
+from capplan.launch import is_sync
 from capplan.metrics import combine, confidence_interval
 from capplan.scenario import Case, Scenario, SloSpec, load_scenario
 from capplan.service import fits, gpus_to_fit, slowdown
@@ -49,7 +50,6 @@ from capplan.simulate import run_replication
 from capplan.sweep import Progress, Runner, executor_for
 from capplan.workload import minute_bins, minute_rates, scale_traffic
 
-HOURS_PER_MONTH = 730
 WAVE = 4  # candidates simulated per wave; fixed so results never depend on --workers
 CONFIRM_TOP = 3  # best explored configurations confirmed with full replications
 MAX_BUMPS = 8  # capacity steps tried when a confirmation fails (4 more workers)
@@ -251,7 +251,7 @@ def autoscaled_search(case: Case, base: Config, static_m: int, cap: int, floor: 
 
 
 def _is_sync(case: Case) -> bool:
-    return str(case.template.effective_endpoint_type) in ("SYNC", "STREAMING")
+    return is_sync(case.template.effective_endpoint_type)
 
 
 def workers_needed(case: Case, cfg: Config, traffic: float, cap: int) -> Config | None:
@@ -335,7 +335,7 @@ def candidates(case: Case, scenario: Scenario) -> tuple[list[Candidate], list[Sc
     screens = [
         screen(case, opt) for opt in gpu_options(case, planner.gpu_types, planner.change_gpu_count)
     ]
-    is_async = str(case.template.effective_endpoint_type) in ("ASYNC", "BATCH")
+    is_async = not _is_sync(case)
     out, cut = [], 0
     for scr in screens:
         for pw in planner.per_worker:
@@ -411,7 +411,7 @@ def _static_stage(
     case: Case, cands: list[Candidate], cap: int, runner: Runner, search: Search
 ) -> dict[tuple, Explored]:
     """Smallest static pool per distinct static key, in waves, pruned by bound."""
-    is_sync = str(case.template.effective_endpoint_type) in ("SYNC", "STREAMING")
+    is_sync = _is_sync(case)
     keys: dict[tuple, Candidate] = {}
     for c in cands:
         key = (c.base.gpu_type, c.base.gpus) if is_sync else c.static_key
@@ -471,7 +471,7 @@ def _autoscaled_stage(
     search: Search,
 ) -> list[tuple[Config, float]]:
     """min/max search for candidates whose bound beats the best static pool."""
-    is_sync = str(case.template.effective_endpoint_type) in ("SYNC", "STREAMING")
+    is_sync = _is_sync(case)
     found: list[tuple[Config, float]] = []
     for explored in statics.values():
         if explored.best is not None:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from capplan.engine import EngineConfig, EngineRecord, run_endpoint
 from capplan.errors import CapplanError
+from capplan.launch import is_streaming
 from capplan.metrics import combine, requests_frame, summarize, timeline_frame
 from capplan.scenario import Case, Scenario, apply_overrides, load_scenario
 from capplan.service import request_work
@@ -68,7 +69,7 @@ def run_replication(case: Case, replication: int) -> tuple[dict[str, float], Eng
         rng=stream_rng(seed, replication, "service"),
     )
     cfg = EngineConfig.from_case(case)
-    streaming = cfg.endpoint_type == "STREAMING"
+    streaming = is_streaming(cfg.endpoint_type)
     record = run_endpoint(
         cfg,
         requests.arrival,

@@ -34,8 +34,8 @@ from pydantic_core import PydanticCustomError
 
 from capplan import hardware
 from capplan.errors import CapplanError
+from capplan.launch import EndpointType, is_sync
 
-EndpointType = Literal["SYNC", "ASYNC", "STREAMING", "BATCH"]
 ModelType = Literal[
     "COMPLETION", "CHAT_COMPLETION", "AGENT", "EMBEDDING", "RERANKING", "GENERIC", "BUNDLE"
 ]
@@ -43,13 +43,8 @@ EndpointProtocol = Literal["SGP", "COHERE", "VLLM"]
 IdentityType = Literal["user", "service_account"]
 TrainingDatasetSchemaType = Literal["GENERATION", "RERANKING_QUESTIONS"]
 
-ENDPOINT_TYPES: tuple[str, ...] = get_args(EndpointType)
 MODEL_TYPES: tuple[str, ...] = get_args(ModelType)
 ENDPOINT_PROTOCOLS: tuple[str, ...] = get_args(EndpointProtocol)
-
-# Sync and streaming endpoints with min_workers == 0 are served through KEDA's
-# scale-from-zero (llm-engine model-engine); async and batch queue instead.
-REQUEST_RESPONSE_TYPES: frozenset[str] = frozenset({"SYNC", "STREAMING"})
 
 
 class ScaleFromZeroWarning(UserWarning):
@@ -119,11 +114,7 @@ def _cpu_count(value: object) -> object:
 
 
 def _gpu_type_name(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if value not in hardware.GPU_TYPES:
-        raise ValueError(f"unknown GPU type {value!r}; allowed: {', '.join(hardware.GPU_TYPES)}")
-    return value
+    return None if value is None else hardware.check_gpu_type(value)
 
 
 def _field_error(field: str, message: str) -> PydanticCustomError:
@@ -312,10 +303,7 @@ class ModelTemplate(_Model):
     @property
     def relies_on_scale_from_zero(self) -> bool:
         """Sync/streaming with min_workers = 0: Launch uses KEDA and has no request buffer."""
-        return (
-            self.effective_endpoint_type in REQUEST_RESPONSE_TYPES
-            and self.endpoint_config.min_workers == 0
-        )
+        return is_sync(self.effective_endpoint_type) and self.endpoint_config.min_workers == 0
 
     def worker_cost_per_hour(self, prices: hardware.Prices | None = None) -> float:
         """$/hour of one worker of this template (GPUs, vCPUs and memory)."""
@@ -396,6 +384,8 @@ def _format_error(error: Mapping[str, Any]) -> str:
     if error["type"] == "capplan_field":
         loc.append(error["ctx"]["field"])
     where = _format_loc(loc)
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown key"
     message = str(error["msg"]).removeprefix("Value error, ") + _got(error)
     return f"{where}: {message}" if where else message
 

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capplan.errors import CapplanError
+from capplan.launch import ASYNC_CONCURRENCY_CAP, async_task_slots
 from capplan.policies import (
-    ASYNC_CONCURRENCY_CAP,
     Autoscaler,
     AutoscalerParams,
     Bounds,
@@ -323,7 +323,9 @@ def test_cooldown_hold_window_is_open_on_the_left() -> None:
 
 
 def test_async_concurrency_cap_is_launchs() -> None:
-    assert ASYNC_CONCURRENCY_CAP == P.async_concurrency_cap == 20
+    # Launch MAX_ASYNC_CONCURRENT_TASKS = 20; a worker runs min(per_worker, 20) tasks
+    assert ASYNC_CONCURRENCY_CAP == 20
+    assert async_task_slots(5) == 5 and async_task_slots(40) == 20
 
 
 # --- KEDA ---------------------------------------------------------------------------------

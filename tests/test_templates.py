@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from capplan.errors import CapplanError
 from capplan.hardware import GPU_TYPES, Prices
+from capplan.launch import ENDPOINT_TYPES
 from capplan.templates import (
     ENDPOINT_PROTOCOLS,
-    ENDPOINT_TYPES,
     MODEL_TYPES,
     ModelTemplate,
     ScaleFromZeroWarning,

@@ -22,6 +22,7 @@ from capplan.cli.options import (
 from capplan.cli.output import dumps, fmt
 from capplan.cli.progress import progress_bar
 from capplan.errors import CapplanError
+from capplan.hardware import HOURS_PER_MONTH
 from capplan.planner import recommend
 from capplan.scenario import load_scenario
 
@@ -98,7 +99,7 @@ def _cells(cfg: dict[str, Any] | None) -> list[str]:
         f"{m['error_rate']:.2%}" if "error_rate" in m else "–",
         fmt(m.get("mean_workers")),
         f"{cfg['cost_per_hour']:,.2f}",
-        f"{cfg['cost_per_hour'] * 730:,.0f}",
+        f"{cfg['cost_per_hour'] * HOURS_PER_MONTH:,.0f}",
         "yes" if cfg.get("meets_slo") else "NO",
     ]
 

@@ -11,7 +11,7 @@ import gc
 import numpy as np
 
 from capplan.engine.clock import MergedEnvironment
-from capplan.engine.config import ASYNC_TYPES, SYNC_TYPES, EngineConfig
+from capplan.engine.config import EngineConfig
 from capplan.engine.endpoint import (
     STATUS_NAMES,
     TIMELINE_COLUMNS,
@@ -22,9 +22,7 @@ from capplan.policies import make_autoscaler
 from capplan.policies.base import Bounds
 
 __all__ = [
-    "ASYNC_TYPES",
     "STATUS_NAMES",
-    "SYNC_TYPES",
     "TIMELINE_COLUMNS",
     "EngineConfig",
     "EngineRecord",

@@ -9,10 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from capplan.distributions import Dist
+from capplan.launch import async_task_slots, is_async
 from capplan.scenario import Case
-
-SYNC_TYPES = frozenset({"SYNC", "STREAMING"})
-ASYNC_TYPES = frozenset({"ASYNC", "BATCH"})  # Launch has no batch endpoint: BATCH runs as async
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +40,7 @@ class EngineConfig:
 
     @property
     def is_async(self) -> bool:
-        return self.endpoint_type in ASYNC_TYPES
+        return is_async(self.endpoint_type)
 
     @classmethod
     def from_case(cls, case: Case, cost_per_hour: float | None = None) -> EngineConfig:
@@ -52,7 +50,7 @@ class EngineConfig:
         ec, bc = t.endpoint_config, t.bundle_config
         sim = case.simulation
         kind = str(t.effective_endpoint_type)
-        is_async = kind in ASYNC_TYPES
+        queued = is_async(kind)
         if cost_per_hour is None:
             cost_per_hour = worker_cost_per_hour(
                 ec.gpu_type, ec.gpus, float(ec.cpus), ec.memory_bytes, case.prices
@@ -64,8 +62,8 @@ class EngineConfig:
             per_worker=ec.per_worker,
             batching_alpha=case.service.batching_alpha,
             concurrency_limit=(
-                min(ec.per_worker, sim.async_concurrency_cap)
-                if is_async
+                async_task_slots(ec.per_worker, sim.async_concurrency_cap)
+                if queued
                 else case.service.concurrency_limit
             ),
             readiness_delay_s=float(bc.readiness_initial_delay_seconds) if bc else 120.0,
@@ -79,7 +77,7 @@ class EngineConfig:
             retry_max_wait_s=sim.retry_max_wait_s,
             gateway_timeout_s=sim.gateway_timeout_s,
             task_expiry_s=sim.task_expiry_s,
-            drain_grace_s=sim.drain_grace_async_s if is_async else sim.drain_grace_sync_s,
+            drain_grace_s=sim.drain_grace_async_s if queued else sim.drain_grace_sync_s,
             autoscaler=sim.autoscaler,
             cost_per_hour=cost_per_hour,
         )

@@ -7,8 +7,8 @@ calls the result's `decide` every `period_s` simulated seconds.
 from __future__ import annotations
 
 from capplan.errors import CapplanError
+from capplan.launch import ENDPOINT_TYPES, is_async
 from capplan.policies.base import (
-    ASYNC_CONCURRENCY_CAP,
     Autoscaler,
     AutoscalerParams,
     Bounds,
@@ -20,11 +20,8 @@ from capplan.policies.keda import KedaAutoscaler
 from capplan.policies.static import StaticAutoscaler
 
 AUTOSCALER_KINDS: tuple[str, ...] = ("launch", "static")
-# Launch endpoint types, plus BATCH, which Launch runs as an async endpoint.
-ENDPOINT_TYPES: tuple[str, ...] = ("SYNC", "STREAMING", "ASYNC", "BATCH")
 
 __all__ = [
-    "ASYNC_CONCURRENCY_CAP",
     "AUTOSCALER_KINDS",
     "ENDPOINT_TYPES",
     "Autoscaler",
@@ -59,7 +56,7 @@ def _launch_autoscaler(etype: str, bounds: Bounds, params: AutoscalerParams) -> 
     """What Launch deploys for this endpoint type."""
     # Launch: async endpoints get celery workers sized by the celery autoscaler; a batch
     # job runs on an async endpoint (Launch has no batch endpoint type).
-    if etype in ("ASYNC", "BATCH"):
+    if is_async(etype):
         return CeleryAutoscaler(bounds, params)
     # Launch k8s_endpoint_resource_delegate: exactly one of HPA (min_workers > 0)
     # or KEDA ScaledObject (min_workers == 0) per sync/streaming endpoint.

@@ -14,10 +14,6 @@ from typing import Protocol, runtime_checkable
 
 from capplan.errors import CapplanError
 
-# Launch: MAX_ASYNC_CONCURRENT_TASKS = 20, an async worker runs min(per_worker, 20) tasks at once
-# (model-engine common/resource_limits.py). The engine applies it; exported here for one source.
-ASYNC_CONCURRENCY_CAP = 20
-
 # A timestamped value: (simulation time s, value), oldest first.
 Sample = tuple[float, float]
 Recommendation = tuple[float, int]
@@ -98,8 +94,6 @@ class AutoscalerParams:
     celery_period_s: float = 3.0
     # Launch celery_autoscaler.py CeleryAutoscalerParams.cooldown_period_seconds = 600
     celery_cooldown_s: float = 600.0
-    # Launch MAX_ASYNC_CONCURRENT_TASKS = 20 (tasks per async worker = min(per_worker, 20))
-    async_concurrency_cap: int = ASYNC_CONCURRENCY_CAP
     # capplan's own: a static pool never changes, so any period will do
     static_period_s: float = 60.0
 

@@ -16,9 +16,10 @@ from typing import Any
 
 from capplan.hardware import (
     GPU_CATALOG,
+    HOURS_PER_MONTH,
     TENSOR_PARALLEL_EFFICIENCY,
 )
-from capplan.planner import HOURS_PER_MONTH, SENSITIVITY
+from capplan.planner import SENSITIVITY
 from capplan.report.figures import as_number, chosen, gpu_rows
 from capplan.scenario import Case, Scenario, ServiceSpec, WorkloadSpec
 

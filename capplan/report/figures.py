@@ -24,8 +24,10 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from capplan.engine import EngineRecord
 from capplan.engine.endpoint import OK, PENDING
+from capplan.hardware import HOURS_PER_MONTH
+from capplan.launch import is_streaming
 from capplan.metrics import timeline_frame
-from capplan.planner import HOURS_PER_MONTH, Config, config_case
+from capplan.planner import Config, config_case
 from capplan.scenario import Case, Scenario, load_scenario
 from capplan.simulate import run_replication
 from capplan.workload import minute_rates
@@ -260,7 +262,7 @@ def latency_cdf_figure(runs: Sequence[ConfigRun], title: str = "") -> Figure:
     The fraction axis is on a logit scale so that the tail the SLO is about
     (p95, p99, p99.9) gets as much room as the median.
     """
-    streaming = str(runs[0].case.template.effective_endpoint_type) == "STREAMING"
+    streaming = is_streaming(runs[0].case.template.effective_endpoint_type)
     columns = ["latency", "ttft"] if streaming else ["latency"]
     fig = Figure(figsize=(5.2 * len(columns) + 0.8, 4.6), layout="constrained")
     axes = fig.subplots(1, len(columns), squeeze=False)[0]

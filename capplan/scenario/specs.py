@@ -1,0 +1,131 @@
+"""`[service]`, `[slo]`, `[planner]` and `[simulation]`: the frozen specs besides the workload."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from capplan.distributions import Dist
+from capplan.hardware import check_gpu_type
+from capplan.launch import ASYNC_CONCURRENCY_CAP
+from capplan.scenario.base import Spec
+
+
+# ---------------------------------------------------------------- service
+class ServiceSpec(Spec):
+    """How long a request takes on a worker, and how workers start."""
+
+    kind: Literal["latency", "tokens"] = "latency"
+    distribution: Literal["exponential", "lognormal", "deterministic"] = "exponential"
+    mean_s: float | None = Field(None, gt=0)  # latency kind, at concurrency 1
+    median_s: float | None = Field(None, gt=0)  # latency kind (lognormal)
+    p99_s: float | None = Field(None, gt=0)  # latency kind (lognormal)
+    prefill_tokens_per_s: float | None = Field(None, gt=0)  # tokens kind, at concurrency 1
+    decode_tokens_per_s: float | None = Field(None, gt=0)  # tokens kind, at concurrency 1
+    overhead_s: float = Field(0.0, ge=0)  # tokens kind: fixed time per request
+    # latency kind on another GPU: memory-bound models (LLM decode) scale with bandwidth,
+    # compute-bound ones (embeddings, rerankers) with FP16 throughput.
+    scales_with: Literal["bandwidth", "compute"] = "bandwidth"
+    reference_gpu: str | None = None  # the GPU the figures were measured on
+    reference_gpus: int | None = Field(None, ge=1)  # how many of them (default: template's)
+    batching_alpha: float = Field(0.0, ge=0, le=1)  # s(k) = 1 + alpha (k - 1)
+    # Launch forwarder: 100 concurrent requests per process × 2 processes per pod.
+    concurrency_limit: int = Field(200, ge=1)
+    cold_start: Dist = Dist(distribution="deterministic", value=60.0)  # image pull + load
+    node_provisioning_s: float = Field(0.0, ge=0)  # GPU node start when no warm capacity
+    model_memory_gb: float | None = Field(None, gt=0)  # default: template gpus × memory
+
+    @field_validator("reference_gpu")
+    @classmethod
+    def _known_gpu(cls, v: str | None) -> str | None:
+        return None if v is None else check_gpu_type(v)
+
+    @model_validator(mode="after")
+    def _by_kind(self) -> ServiceSpec:
+        if self.kind == "tokens":
+            if self.prefill_tokens_per_s is None or self.decode_tokens_per_s is None:
+                raise ValueError("kind 'tokens' needs prefill_tokens_per_s and decode_tokens_per_s")
+            return self
+        self.latency_dist()  # raises ValueError naming what is missing
+        return self
+
+    def latency_dist(self) -> Dist:
+        """The work of one request at concurrency 1, as a distribution (latency kind)."""
+        if self.distribution == "lognormal":
+            return Dist(
+                distribution="lognormal", median=self.median_s, mean=self.mean_s, p99=self.p99_s
+            )
+        centre = self.mean_s if self.mean_s is not None else self.median_s
+        if centre is None:
+            raise ValueError(f"distribution {self.distribution!r} needs mean_s")
+        if self.distribution == "exponential":
+            return Dist(distribution="exponential", mean=centre)
+        return Dist(distribution="deterministic", value=centre)
+
+
+# ---------------------------------------------------------------- slo
+class SloSpec(Spec):
+    """Latency targets (seconds) and the error budget; all optional."""
+
+    latency_p50_s: float | None = Field(None, gt=0)
+    latency_p95_s: float | None = Field(None, gt=0)
+    latency_p99_s: float | None = Field(None, gt=0)
+    ttft_p50_s: float | None = Field(None, gt=0)
+    ttft_p95_s: float | None = Field(None, gt=0)
+    ttft_p99_s: float | None = Field(None, gt=0)
+    max_error_rate: float = Field(0.01, ge=0, le=1)
+    confidence: float = Field(0.95, gt=0, lt=1)
+
+    def targets(self) -> dict[str, float]:
+        """{summary metric name: target seconds} for every target that is set."""
+        names = ("latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "ttft_p99")
+        return {
+            f"{n}_s": getattr(self, f"{n}_s") for n in names if getattr(self, f"{n}_s") is not None
+        }
+
+
+# ---------------------------------------------------------------- planner & simulation
+class PlannerSpec(Spec):
+    gpu_types: tuple[str, ...] | None = None  # default: every memory-feasible type
+    per_worker: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
+    replications: int = Field(3, ge=2)
+    max_workers_cap: int = Field(250, ge=1)
+    change_gpu_count: bool = True  # allow more GPUs per worker to fit the model
+
+    @field_validator("gpu_types")
+    @classmethod
+    def _known(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for name in v or ():
+            check_gpu_type(name)
+        if v is not None and not v:
+            raise ValueError("must list at least one GPU type")
+        return v
+
+    @field_validator("per_worker")
+    @classmethod
+    def _grid(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v or any(p < 1 for p in v):
+            raise ValueError("must be a non-empty list of integers >= 1")
+        return tuple(sorted(set(v)))
+
+
+class SimulationSpec(Spec):
+    replications: int = Field(1, ge=1)
+    autoscaler: Literal["launch", "static"] = "launch"
+    # Launch gateway (live_sync_model_endpoint_inference_gateway): 8 retries on 429/503,
+    # wait_exponential(min 1, max 5, base 1.2), stop after timeout_seconds (default 10).
+    max_retries: int = Field(8, ge=0)
+    retry_backoff_base: float = Field(1.2, gt=1)
+    retry_min_wait_s: float = Field(1.0, ge=0)
+    retry_max_wait_s: float = Field(5.0, ge=0)
+    gateway_timeout_s: float = Field(10.0, gt=0)
+    # Launch async tasks expire after 24 h in the broker queue.
+    task_expiry_s: float = Field(86400.0, gt=0)
+    # Launch pod terminationGracePeriodSeconds: sync/streaming 600 s, async 1800 s.
+    drain_grace_sync_s: float = Field(600.0, ge=0)
+    drain_grace_async_s: float = Field(1800.0, ge=0)
+    # Launch async workers run at most 20 tasks concurrently, whatever per_worker says.
+    async_concurrency_cap: int = Field(ASYNC_CONCURRENCY_CAP, ge=1)
+    # Readiness probe period (Launch bundle readiness probe: periodSeconds 5).
+    readiness_probe_period_s: float = Field(5.0, gt=0)

@@ -1,0 +1,81 @@
+"""`[workload]`: arrivals and request sizes for one template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from capplan.distributions import Dist
+from capplan.scenario.base import Spec
+
+WorkloadKind = Literal["poisson", "diurnal", "mmpp", "trace", "piecewise"]
+
+
+class WorkloadSpec(Spec):
+    """Arrivals and request sizes for one template."""
+
+    kind: WorkloadKind = "poisson"
+    rate: float | None = Field(None, gt=0)  # poisson, requests/s
+    base_rate: float | None = Field(None, ge=0)  # diurnal trough, requests/s
+    peak_rate: float | None = Field(None, gt=0)  # diurnal peak, requests/s
+    period_s: float = Field(86400.0, gt=0)  # diurnal period
+    peak_at_s: float = 0.0  # diurnal: time of the peak
+    rates: tuple[float, ...] | None = None  # mmpp: rate of each phase
+    mean_durations_s: tuple[float, ...] | None = None  # mmpp: mean sojourn in each phase
+    path: Path | None = None  # trace (Azure LLM CSV) or piecewise (time_s,rate CSV)
+    rate_multiplier: float = Field(
+        1.0, gt=0
+    )  # trace/piecewise: scales the rate (trace: thins or superposes)
+    start_s: float = Field(0.0, ge=0)  # trace: skip this much of the trace
+    duration_s: float | None = Field(None, gt=0)  # trace: keep this much after start_s
+    # trace: "blocks" makes replications 1, 2, … block bootstraps of the window
+    # (replication 0 stays the exact replay), so replicated CIs are not zero-width.
+    resample: Literal["none", "blocks"] = "none"
+    block_s: float = Field(300.0, gt=0)  # trace: bootstrap block length
+    horizon_s: float | None = Field(None, gt=0)  # simulated time; default 3600 or the trace
+    warmup_s: float = Field(0.0, ge=0)  # excluded from the summary
+    context_tokens: Dist | None = None  # synthetic kinds: prompt tokens
+    generated_tokens: Dist | None = None  # synthetic kinds: output tokens
+
+    @field_validator("rates", "mean_durations_s")
+    @classmethod
+    def _positive_list(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if v is not None and (len(v) == 0 or any(x < 0 for x in v)):
+            raise ValueError("must be a non-empty list of numbers >= 0")
+        return v
+
+    @model_validator(mode="after")
+    def _by_kind(self) -> WorkloadSpec:
+        need: dict[str, tuple[str, ...]] = {
+            "poisson": ("rate",),
+            "diurnal": ("base_rate", "peak_rate"),
+            "mmpp": ("rates", "mean_durations_s"),
+            "trace": ("path",),
+            "piecewise": ("path",),
+        }
+        missing = [k for k in need[self.kind] if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"kind {self.kind!r} needs {', '.join(missing)}")
+        if self.kind == "diurnal" and self.peak_rate < self.base_rate:  # type: ignore[operator]
+            raise ValueError("peak_rate must be >= base_rate")
+        if self.kind == "mmpp":
+            self._check_mmpp()
+        if self.horizon_s is not None and self.warmup_s >= self.horizon_s:
+            raise ValueError("warmup_s must be < horizon_s")
+        return self
+
+    def _check_mmpp(self) -> None:
+        assert self.rates is not None and self.mean_durations_s is not None
+        if len(self.rates) != len(self.mean_durations_s):
+            raise ValueError("rates and mean_durations_s must have the same length")
+        if any(d <= 0 for d in self.mean_durations_s):
+            raise ValueError("mean_durations_s must all be > 0")
+        if max(self.rates) <= 0:
+            raise ValueError("rates: at least one phase needs a rate > 0")
+
+    @property
+    def horizon(self) -> float:
+        """Simulated seconds (trace kinds resolve it in the workload module)."""
+        return self.horizon_s if self.horizon_s is not None else 3600.0
