@@ -1,4 +1,4 @@
-"""The `capplan` command line: templates | scenario | simulate | recommend | compare.
+"""The `capplan` command line: templates | scenario | simulate | recommend | compare | traffic.
 
 Every user error is a CapplanError: printed as one line on stderr, exit code 2,
 never a traceback.
@@ -26,7 +26,13 @@ app = typer.Typer(
 
 def _register() -> None:
     # Subcommand modules register themselves on import; kept apart so each stays small.
-    from capplan.cli import compare_cmd, recommend_cmd, simulate_cmd, templates_cmd  # noqa: F401
+    from capplan.cli import (  # noqa: F401
+        compare_cmd,
+        recommend_cmd,
+        simulate_cmd,
+        templates_cmd,
+        traffic_cmd,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
