@@ -1,8 +1,8 @@
 """The shape of a step-rate series (a piecewise `time_s,rate` file): peak, mean, busiest hour.
 
 Each row's rate holds until the next row; the last row holds for the series'
-median step (one step of a file written by `capplan traffic fetch`), so the
-series covers [time_s[0], time_s[-1] + step).
+median step (one step of a file written by `capplan traffic fetch`; an hour if
+there is one row), so the series covers [time_s[0], time_s[-1] + step).
 """
 
 from __future__ import annotations

@@ -436,7 +436,7 @@ def test_show_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 @settings(max_examples=60, deadline=None)
 @given(
-    rates=st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=40),
+    rates=st.lists(st.floats(0, 100, allow_nan=False), min_size=2, max_size=40),
     step=st.sampled_from([60.0, 300.0, 900.0]),
     width=st.sampled_from([600.0, 3600.0]),
 )
@@ -459,3 +459,8 @@ def test_busiest_window_beats_every_grid_start(
     assert mean * w >= max(area(a) for a in fine) - 1e-6
     shape = traffic_shape(times, r)
     assert shape.peak == max(rates) and shape.mean == pytest.approx(float(np.mean(r)))
+
+
+def test_single_row_lasts_an_hour() -> None:
+    shape = traffic_shape(np.array([120.0]), np.array([4.0]))
+    assert (shape.start_s, shape.end_s, shape.mean, shape.busiest_mean) == (120, 3720, 4, 4)
