@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from capplan import simulate
-from capplan.cli.output import clean_json
+from capplan.io import clean_json
 from capplan.scenario import load_scenario
 from capplan.sweep import default_workers
 

@@ -12,7 +12,8 @@ from importlib.metadata import PackageNotFoundError, version
 from capplan.errors import CapplanError
 from capplan.scenario import Scenario, load_scenario
 from capplan.simulate import SimulationResult, simulate
-from capplan.templates import ModelTemplate, load_templates
+from capplan.template_files import load_templates
+from capplan.templates import ModelTemplate
 
 try:
     __version__ = version("capplan")

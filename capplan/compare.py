@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from capplan.errors import CapplanError
+from capplan.latency import latency_sample
 from capplan.metrics import confidence_interval
 from capplan.scenario import Scenario, apply_overrides, load_scenario
 from capplan.simulate import SimulationResult, resolve_replications, simulate_cases
@@ -185,12 +186,12 @@ class Comparison:
         columns = [("latency", "latency (s)")] + ([("ttft", "time to first token (s)")] * streaming)
         for ax, (what, xlabel) in zip(axes, columns, strict=True):
             for c in self.configurations:
-                values = np.sort(completed_times(c.result, self.warmup_s, what))
+                values = np.sort(latency_values(c.result, self.warmup_s, what))
                 if len(values):
                     ax.step(values, np.arange(1, len(values) + 1) / len(values), label=c.label)
             ax.set_xscale("log")
             ax.set_xlabel(xlabel)
-            ax.set_ylabel("share of completed requests")
+            ax.set_ylabel("share of requests (in flight: time so far)")
             ax.grid(True, alpha=0.3)
         axes[0].legend(loc="lower right", fontsize="small")
         fig.suptitle(f"{self.template}: latency CDF (requests after warm-up, all replications)")
@@ -267,13 +268,15 @@ def paired_difference(
     }
 
 
-def completed_times(result: SimulationResult, warmup_s: float, what: str = "latency") -> np.ndarray:
-    """Latency (or TTFT) of every request that arrived after warm-up and completed."""
-    req = result.requests
-    keep = (req["arrival"] >= warmup_s) & (req["status"] == "ok")
-    end = req["end"] if what == "latency" else req["first_token"]
-    values = (end - req["arrival"])[keep].to_numpy(dtype=float)
-    return values[~np.isnan(values)]
+def latency_values(result: SimulationResult, warmup_s: float, what: str = "latency") -> np.ndarray:
+    """Latency (or TTFT) of the requests after warm-up in every replication, as the summary
+    counts them (`capplan.latency.latency_sample`: in-flight ones censored at the horizon)."""
+    parts = []
+    for rec in result.records:
+        keep = rec.arrival >= warmup_s
+        done_at = (rec.end if what == "latency" else rec.first_token)[keep]
+        parts.append(latency_sample(rec.arrival[keep], done_at, rec.status[keep], rec.horizon))
+    return np.concatenate(parts) if parts else np.empty(0)
 
 
 # ---------------------------------------------------------------- building
@@ -395,7 +398,7 @@ __all__ = [
     "Comparison",
     "Configuration",
     "compare",
-    "completed_times",
+    "latency_values",
     "paired_difference",
     "pick_template",
     "variant_label",

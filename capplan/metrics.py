@@ -7,7 +7,8 @@ over [warmup, horizon].
 
 Requests still in the system at the horizon are censored, not dropped: their
 wait and latency count as at least (horizon - arrival), so an endpoint that
-falls behind cannot look fast by leaving its slowest requests unfinished.
+falls behind cannot look fast by leaving its slowest requests unfinished
+(`capplan.latency.latency_sample`, the one definition of a latency sample).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from scipy import stats
 
 from capplan.engine import STATUS_NAMES, TIMELINE_COLUMNS, EngineRecord
 from capplan.engine.endpoint import EXPIRED, OK, PENDING, REJECTED_429, REJECTED_503
+from capplan.latency import latency_sample
 
 PERCENTILES = (50, 90, 95, 99)
 WAITED_EPS = 1e-9  # a request "waited" if it started later than this after arriving
@@ -127,11 +129,7 @@ def _waits(arrival: np.ndarray, start: np.ndarray, status: np.ndarray, horizon: 
 def _latencies(
     name: str, arrival: np.ndarray, done_at: np.ndarray, status: np.ndarray, horizon: float
 ) -> dict:
-    # A request still in flight at the horizon may already have its first token: count it.
-    done = ((status == OK) | (status == PENDING)) & ~np.isnan(done_at)
-    open_ = (status == PENDING) & np.isnan(done_at)
-    values = np.concatenate([done_at[done] - arrival[done], horizon - arrival[open_]])
-    return _stats(name, values)
+    return _stats(name, latency_sample(arrival, done_at, status, horizon))
 
 
 def _stats(name: str, values: np.ndarray) -> dict[str, float]:

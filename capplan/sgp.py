@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from capplan.errors import CapplanError
-from capplan.templates import templates_from_page_dicts, warn_scale_from_zero
+from capplan.template_files import templates_from_page_dicts, warn_scale_from_zero
 
 API_KEY_ENV = "SGP_API_KEY"
 MAX_PAGE_SIZE = 10_000  # the SDK documents limit <= 10k

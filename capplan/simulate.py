@@ -101,10 +101,6 @@ def simulate_cases(
     return results
 
 
-def simulate_case(case: Case, replications: int, runner: Runner | None = None) -> SimulationResult:
-    return simulate_cases([case], replications, runner)[0]
-
-
 def resolve_replications(scen: Scenario, replications: int | None) -> int:
     reps = replications if replications is not None else scen.simulation.replications
     if reps < 1:
@@ -148,6 +144,5 @@ __all__ = [
     "describe_config",
     "run_replication",
     "simulate",
-    "simulate_case",
     "simulate_cases",
 ]

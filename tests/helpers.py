@@ -19,7 +19,8 @@ from scipy import stats
 from capplan.engine import EngineRecord
 from capplan.scenario import Case, Scenario, build_scenario
 from capplan.simulate import run_replication
-from capplan.templates import ModelTemplate, templates_from_page_dicts
+from capplan.template_files import templates_from_page_dicts
+from capplan.templates import ModelTemplate
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"

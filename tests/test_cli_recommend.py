@@ -237,7 +237,7 @@ def test_table_for_an_infeasible_slo(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_verdict_survives_a_zero_lower_bound() -> None:
     """No traffic gives a fluid bound of 0: the verdict must not divide by it."""
-    from capplan.cli.recommend_cmd import verdict
+    from capplan.report.verdict import verdict
 
     config = {
         "gpu_type": "nvidia-tesla-t4",

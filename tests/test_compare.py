@@ -283,3 +283,19 @@ def test_help_has_an_example(command: str, capsys) -> None:
     assert main([command, "--help"]) == 0
     out = capsys.readouterr().out
     assert "Example" in out and "--workers" in out and "--dask" in out and "--quiet" in out
+
+
+def test_compare_and_summary_count_the_same_latency_sample(small: Path) -> None:
+    """One definition of a latency sample: in-flight requests count at their time so far.
+
+    A slow static pool leaves requests in flight at the horizon; the CDF compare
+    draws must give the summary's percentiles exactly.
+    """
+    from capplan.compare import latency_values
+
+    overrides = {PW: 1, "endpoint_config.min_workers": 1, "endpoint_config.max_workers": 1}
+    (result,) = simulate(small, overrides=overrides, replications=1)
+    assert result.summary["in_flight_at_end"] > 0  # the case the definitions disagreed on
+    values = latency_values(result, warmup_s=60.0)
+    for p in (50, 99):
+        assert np.percentile(values, p) == pytest.approx(result.summary[f"latency_p{p}_s"])

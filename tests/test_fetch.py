@@ -22,7 +22,7 @@ import pytest
 from capplan import sgp
 from capplan.cli import main
 from capplan.errors import CapplanError
-from capplan.templates import load_templates
+from capplan.template_files import load_templates
 
 KEY = "sk-test-7f3a9c2e1b5d4f60aa81"  # must never show up in output or files
 Make = Callable[..., dict[str, Any]]

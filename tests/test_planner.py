@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from capplan.cli.output import dumps
 from capplan.errors import CapplanError
+from capplan.io import dumps
 from capplan.planner import (
     Config,
     meets_slo,

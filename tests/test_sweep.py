@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from capplan.cli import main
-from capplan.cli.output import clean_json
 from capplan.compare import compare
 from capplan.errors import CapplanError
+from capplan.io import clean_json
 from capplan.planner import recommend
 from capplan.scenario import apply_overrides, load_scenario
 from capplan.simulate import simulate, simulate_cases

@@ -22,10 +22,11 @@ from capplan.cli.options import (
     WorkersOpt,
     show_progress,
 )
-from capplan.cli.output import atomic_dir, dumps, fmt
+from capplan.cli.output import fmt
 from capplan.cli.progress import progress_bar
 from capplan.compare import METRIC_LABELS, Comparison, compare
 from capplan.errors import CapplanError
+from capplan.io import atomic_dir, dumps
 from capplan.scenario import parse_overrides
 
 # A comma starts a new KEY=VALUE only when a dotted key and '=' follow it, so list

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,11 +18,13 @@ from capplan.cli.options import (
     WorkersOpt,
     show_progress,
 )
-from capplan.cli.output import dumps, fmt
+from capplan.cli.output import fmt
 from capplan.cli.progress import progress_bar
 from capplan.errors import CapplanError
 from capplan.hardware import HOURS_PER_MONTH
+from capplan.io import dumps
 from capplan.planner import recommend
+from capplan.report.verdict import verdict
 from capplan.scenario import load_scenario
 
 
@@ -68,7 +69,7 @@ def recommend_command(
     console = Console()
     for doc in docs:
         console.print(_table(doc))
-        console.print(verdict(doc))
+        console.print(verdict(doc), markup=False, highlight=False)
         console.print()
     if out is not None:
         console.print(f"Report written to {out}/ (report.md, report.html, figures/)")
@@ -115,44 +116,3 @@ def _table(doc: dict[str, Any]) -> Table:
     for i, label in enumerate(CONFIG_ROWS):
         table.add_row(label, *(c[i] for c in cells))
     return table
-
-
-def verdict(doc: dict[str, Any]) -> str:
-    """One paragraph a sizing review can read aloud."""
-    cur, rec = doc["current"], doc["recommended"]
-    lb = doc["lower_bound_cost_per_hour"]
-    s = doc["search"]
-    effort = (
-        f"{s['candidates']} candidates, {s['screened_out']} screened out analytically, "
-        f"{s['pruned']} skipped by bound, {s['simulations']} simulations in {s['seconds']:.1f} s"
-    )
-    if rec is None:
-        return (
-            f"[bold red]No configuration meets the SLO.[/] {doc.get('why', '')}. "
-            f"The current configuration costs ${cur['cost_per_hour']:,.2f}/h and "
-            f"{'meets' if cur['meets_slo'] else 'misses'} the SLO. ({effort})"
-        )
-    saving = doc["saving_per_month"]
-    change = f"saves ${saving:,.0f}/month" if saving >= 0 else f"costs ${-saving:,.0f}/month more"
-    cur_state = "meets" if cur["meets_slo"] else "[red]misses[/]"
-    sens = ". ".join(
-        f"At {e['traffic']:g}× traffic it "
-        + ("still meets the SLO" if e["meets_slo"] else f"misses the SLO and {e.get('note', '')}")
-        for e in doc["sensitivity"]
-    )
-    return (
-        f"Run [bold]{doc['template']}[/] on {rec['gpus']}× {rec['gpu_type']} with "
-        f"min_workers {rec['min_workers']}, max_workers {rec['max_workers']}, per_worker "
-        f"{rec['per_worker']}: ${rec['cost_per_hour']:,.2f}/h, which {change} against the "
-        f"current configuration (which {cur_state} the SLO); {_versus_bound(rec, lb)}. "
-        f"{sens}. ({effort})"
-    )
-
-
-def _versus_bound(rec: dict[str, Any], lb: float | None) -> str:
-    """The recommendation against the fluid bound (which is 0 with no traffic)."""
-    if lb is None or not math.isfinite(lb):
-        return "no fluid lower bound could be computed"
-    if lb <= 0:
-        return "the fluid lower bound is $0.00/h (no traffic to carry)"
-    return f"it is {rec['cost_per_hour'] / lb:.2f}× the fluid lower bound (${lb:,.2f}/h)"

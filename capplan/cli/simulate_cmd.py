@@ -20,8 +20,9 @@ from capplan.cli.options import (
     WorkersOpt,
     show_progress,
 )
-from capplan.cli.output import atomic_dir, dumps, fmt
+from capplan.cli.output import fmt
 from capplan.cli.progress import progress_bar
+from capplan.io import atomic_dir, dumps
 from capplan.scenario import load_scenario, parse_overrides
 from capplan.simulate import SimulationResult, simulate
 

@@ -16,7 +16,8 @@ from rich.table import Table
 
 from capplan.cli import app
 from capplan.hardware import Prices
-from capplan.templates import ModelTemplate, load_template_files
+from capplan.template_files import load_template_files
+from capplan.templates import ModelTemplate
 
 templates_app = typer.Typer(
     no_args_is_help=True,

@@ -7,10 +7,13 @@ is the one place where a template's fields become simulation parameters.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from capplan.distributions import Dist
 from capplan.launch import async_task_slots, is_async
-from capplan.scenario import Case
+
+if TYPE_CHECKING:  # for the type hint only: the engine never imports the scenario layer
+    from capplan.scenario import Case
 
 
 @dataclass(frozen=True, slots=True)

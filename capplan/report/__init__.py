@@ -18,21 +18,31 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from capplan.cli.output import atomic_dir, dumps
+from capplan.io import atomic_dir, dumps
 from capplan.report import content, html, markdown
-from capplan.report.figures import (
-    FIGURE_NAMES,
-    cost_by_gpu_figure,
-    cost_latency_figure,
-    latency_cdf_figure,
-    simulate_configs,
-    template_figures,
-    traffic_figure,
-)
+from capplan.report.text import slug
 from capplan.scenario import Scenario, load_scenario
 
 DPI = 110
-FILES = ("report.md", "report.html", "recommendation.json", "figures/")
+# Figures need matplotlib; they load on first use, so rendering Markdown/HTML
+# (content, markdown, html, verdict) never imports it.
+_FIGURE_NAMES = (
+    "FIGURE_NAMES",
+    "cost_by_gpu_figure",
+    "cost_latency_figure",
+    "latency_cdf_figure",
+    "simulate_configs",
+    "template_figures",
+    "traffic_figure",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FIGURE_NAMES:
+        from capplan.report import figures
+
+        return getattr(figures, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def reproduce_command(
@@ -98,13 +108,15 @@ def _write_figures(
     folder: Path, scenario: Scenario, docs: list[Mapping[str, Any]], dpi: int
 ) -> dict[str, dict[str, str]]:
     """Each template's figures as figures/<template>_<figure>.png; {template: {name: path}}."""
+    from capplan.report.figures import template_figures
+
     images: dict[str, dict[str, str]] = {}
     used: set[str] = set()
     for doc in docs:
-        stem = content.slug(doc["template"])
+        stem = slug(doc["template"])
         n = 2
         while stem in used:  # two names with the same slug still get their own files
-            stem = f"{content.slug(doc['template'])}-{n}"
+            stem = f"{slug(doc['template'])}-{n}"
             n += 1
         used.add(stem)
         paths = images.setdefault(doc["template"], {})

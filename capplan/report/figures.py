@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,85 +21,33 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from capplan.engine import EngineRecord
-from capplan.engine.endpoint import OK, PENDING
 from capplan.hardware import HOURS_PER_MONTH
+from capplan.latency import latency_sample
 from capplan.launch import is_streaming
 from capplan.metrics import timeline_frame
-from capplan.planner import Config, config_case
-from capplan.scenario import Case, Scenario, load_scenario
-from capplan.simulate import run_replication
+from capplan.report.runs import (
+    CURRENT_COLOR,
+    RECOMMENDED_COLOR,
+    REPLICATION,
+    ConfigRun,
+    case_for,
+    config_of,
+    describe_config,
+    simulate_configs,
+)
+from capplan.report.text import as_number, chosen, gpu_rows
+from capplan.scenario import Scenario
 from capplan.workload import minute_rates
 
 FIGURE_NAMES = ("traffic", "latency", "cost_latency", "cost_by_gpu")
-REPLICATION = 0  # the replication the time-series figures show
 
-# One colour per configuration, the same in every figure.
-CURRENT_COLOR = "#7f7f7f"
-RECOMMENDED_COLOR = "#1f77b4"
-THUMB_COLOR = "#ff7f0e"
 SLO_COLOR = "#d62728"
 BOUND_COLOR = "#2ca02c"
 
 
-@dataclass(frozen=True)
-class ConfigRun:
-    """Replication 0 of one configuration of a template."""
-
-    label: str  # "current", "recommended" or "best achievable"
-    config: Config
-    case: Case
-    record: EngineRecord
-    summary: dict[str, float]
-
-    @property
-    def color(self) -> str:
-        return CURRENT_COLOR if self.label == "current" else RECOMMENDED_COLOR
-
-
-# ---------------------------------------------------------------- inputs
-def config_of(cfg: Mapping[str, Any]) -> Config:
-    """A planner Config from a document's configuration (current, recommended, …)."""
-    return Config(
-        cfg.get("gpu_type") or "",
-        int(cfg.get("gpus") or 0),
-        int(cfg["min_workers"]),
-        int(cfg["max_workers"]),
-        int(cfg["per_worker"]),
-    )
-
-
-def chosen(doc: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:
-    """The configuration the report proposes: the recommendation, else the best achievable."""
-    if doc.get("recommended"):
-        return "recommended", doc["recommended"]
-    if doc.get("best_achievable"):
-        return "best achievable", doc["best_achievable"]
-    return "recommended", None
-
-
-def simulate_configs(case: Case, doc: Mapping[str, Any]) -> list[ConfigRun]:
-    """Replication 0 of the current and the proposed configuration (if there is one)."""
-    configs = [("current", config_of(doc["current"]))]
-    label, cfg = chosen(doc)
-    if cfg is not None:
-        configs.append((label, config_of(cfg)))
-    runs = []
-    for name, config in configs:
-        applied = config_case(case, config)
-        summary, record = run_replication(applied, REPLICATION)
-        runs.append(ConfigRun(name, config, applied, record, summary))
-    return runs
-
-
-def _case_for(scenario: Scenario | str | Path, doc: Mapping[str, Any]) -> Case:
-    scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    return scen.case(doc["template"])
-
-
 def template_figures(scenario: Scenario | str | Path, doc: Mapping[str, Any]) -> dict[str, Figure]:
     """All four figures of one template's recommendation document, keyed by FIGURE_NAMES."""
-    case = _case_for(scenario, doc)
+    case = case_for(scenario, doc)
     runs = simulate_configs(case, doc)
     return {
         "traffic": traffic_figure(runs, title=doc["template"]),
@@ -111,32 +58,10 @@ def template_figures(scenario: Scenario | str | Path, doc: Mapping[str, Any]) ->
 
 
 # ---------------------------------------------------------------- helpers
-def as_number(value: Any) -> float:
-    """A document number as float: None (JSON for NaN/inf) becomes NaN."""
-    if value is None:
-        return math.nan
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def _metric(cfg: Mapping[str, Any], key: str) -> float:
     """A metric of a configuration: under "metrics" for evaluated ones, top-level for points."""
     metrics = cfg.get("metrics") or {}
     return as_number(metrics.get(key, cfg.get(key)))
-
-
-def describe_config(cfg: Mapping[str, Any] | Config) -> str:
-    """'2× nvidia-ampere-a10, 1–4 workers, per_worker 8'."""
-    c = cfg if isinstance(cfg, Config) else config_of(cfg)
-    gpu = f"{c.gpus}× {c.gpu_type}" if c.gpus and c.gpu_type else "CPU only"
-    workers = (
-        f"{c.min_workers} workers"
-        if c.min_workers == c.max_workers
-        else f"{c.min_workers}–{c.max_workers} workers"
-    )
-    return f"{gpu}, {workers}, per_worker {c.per_worker}"
 
 
 def slo_targets(doc: Mapping[str, Any]) -> dict[str, float]:
@@ -242,15 +167,12 @@ def _plot_workers(ax: Any, run: ConfigRun) -> None:
 
 # ---------------------------------------------------------------- latency CDF
 def _values(run: ConfigRun, column: str) -> np.ndarray:
-    """Latency or time to first token of requests after warm-up, as the summary counts them:
-    finished requests, plus those still open at the horizon (censored at horizon − arrival)."""
+    """Latency or time to first token of requests after warm-up, as the summary counts them
+    (`capplan.latency.latency_sample`: in-flight requests censored at the horizon)."""
     rec = run.record
     keep = rec.arrival >= run.case.workload.warmup_s
-    arrival, status = rec.arrival[keep], rec.status[keep]
     done_at = (rec.end if column == "latency" else rec.first_token)[keep]
-    done = (status == OK) & ~np.isnan(done_at)
-    open_ = (status == PENDING) & np.isnan(done_at)
-    return np.sort(np.concatenate([done_at[done] - arrival[done], rec.horizon - arrival[open_]]))
+    return np.sort(latency_sample(rec.arrival[keep], done_at, rec.status[keep], rec.horizon))
 
 
 CDF_TICKS = (0.1, 0.5, 0.9, 0.99, 0.999)
@@ -400,17 +322,6 @@ def cost_latency_figure(
 
 
 # ---------------------------------------------------------------- cost by GPU type
-def gpu_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per GPU type: the recommendation, then each alternative (cost may be None)."""
-    rows = []
-    rec = doc.get("recommended")
-    if rec:
-        rows.append({**rec, "role": "recommended"})
-    for alt in doc.get("alternatives") or []:
-        rows.append({**alt, "role": "alternative"})
-    return rows
-
-
 def cost_by_gpu_figure(doc: Mapping[str, Any]) -> Figure:
     """$/month of the best configuration found on each GPU type; 'no config' where none."""
     rows = gpu_rows(doc)
@@ -478,12 +389,10 @@ def cost_by_gpu_figure(doc: Mapping[str, Any]) -> Figure:
 __all__ = [
     "FIGURE_NAMES",
     "ConfigRun",
-    "chosen",
     "config_of",
     "cost_by_gpu_figure",
     "cost_latency_figure",
     "describe_config",
-    "gpu_rows",
     "latency_cdf_figure",
     "simulate_configs",
     "slo_targets",

@@ -10,7 +10,7 @@ import base64
 from collections.abc import Callable, Sequence
 from html import escape
 
-from capplan.report.content import Block, Bullets, Code, Heading, Image, Paragraph, Table
+from capplan.report.blocks import Block, Bullets, Code, Heading, Image, Paragraph, Table
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0 auto;

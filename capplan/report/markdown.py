@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from capplan.report.content import Block, Bullets, Code, Heading, Image, Paragraph, Table
+from capplan.report.blocks import Block, Bullets, Code, Heading, Image, Paragraph, Table
 
 
 def _cell(text: str) -> str:

@@ -20,7 +20,8 @@ from capplan.scenario.model import Scenario
 from capplan.scenario.specs import ServiceSpec
 from capplan.scenario.validate import PER_TEMPLATE, WHOLE_SCENARIO, check_seed, validate
 from capplan.scenario.workload_spec import WorkloadSpec
-from capplan.templates import ModelTemplate, load_templates
+from capplan.template_files import load_templates
+from capplan.templates import ModelTemplate
 
 _TOP_KEYS = {"name", "seed", "templates", "costs", *PER_TEMPLATE, *WHOLE_SCENARIO}
 PRICE_KEYS = ("cpu_per_hour", "memory_gib_per_hour")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from capplan.errors import CapplanError
 from capplan.scenario.specs import PlannerSpec, ServiceSpec, SimulationSpec, SloSpec
 from capplan.scenario.workload_spec import WorkloadSpec
-from capplan.templates import validation_message
+from capplan.validation import validation_message
 
 # Tables that hold defaults plus per-template sub-tables, and the Scenario attribute
 # holding each one's merged spec per template.

@@ -1,0 +1,173 @@
+"""The report's assumptions: prices, planner and simulation settings, and each case's inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from capplan.hardware import GPU_CATALOG, HOURS_PER_MONTH, TENSOR_PARALLEL_EFFICIENCY
+from capplan.planner import SENSITIVITY
+from capplan.report.blocks import Block, Bullets, Heading, Paragraph, Table
+from capplan.report.text import gpu_rows, num, price_text
+from capplan.scenario import Case, Scenario, ServiceSpec, WorkloadSpec
+
+
+def _gpu_types_used(docs: Sequence[Mapping[str, Any]]) -> list[str]:
+    used: set[str] = set()
+    for doc in docs:
+        configs = [doc.get("current"), doc.get("rule_of_thumb"), doc.get("best_achievable")]
+        configs += gpu_rows(doc) + list(doc.get("explored") or [])
+        used |= {c["gpu_type"] for c in configs if c and c.get("gpu_type")}
+    return [name for name in GPU_CATALOG if name in used]
+
+
+def assumptions(
+    scenario: Scenario, docs: Sequence[Mapping[str, Any]], command: str, version: str
+) -> list[Block]:
+    prices = scenario.prices
+    price_rows = []
+    for name in _gpu_types_used(docs):
+        price = prices.gpu_per_hour[name]
+        default = GPU_CATALOG[name].price_per_hour
+        source = "default (public on-demand ballpark)" if price == default else "scenario [costs]"
+        spec = GPU_CATALOG[name]
+        price_rows.append(
+            (
+                name,
+                price_text(price),
+                source,
+                f"{spec.memory_gb:g}",
+                f"{spec.fp16_tflops:,.0f}",
+                f"{spec.bandwidth_gbs:,.0f}",
+            )
+        )
+    sim = scenario.simulation
+    planner = scenario.planner
+    gpu_types = (
+        ", ".join(planner.gpu_types) if planner.gpu_types else "every type that holds the model"
+    )
+    blocks: list[Block] = [
+        Heading(2, "Assumptions", "assumptions"),
+        Paragraph(
+            "These are inputs, not measurements: prices are ASSUMPTIONS (public on-demand "
+            "ballparks unless the scenario's [costs] table overrides them), and speeds of GPU "
+            "types other than the reference GPU are derived by ratios (prefill ∝ FP16 "
+            "throughput, decode ∝ memory bandwidth)."
+        ),
+        Table(
+            (
+                "GPU type",
+                "$/GPU-hour (assumption)",
+                "source",
+                "memory GB",
+                "FP16 TFLOPS",
+                "bandwidth GB/s",
+            ),
+            tuple(price_rows),
+            ("l", "r", "l", "r", "r", "r"),
+        ),
+        Bullets(
+            (
+                f"CPU price (assumption): ${prices.cpu_per_hour:g} per vCPU-hour; memory price "
+                f"(assumption): ${prices.memory_gib_per_hour:g} per GiB-hour.",
+                f"Month = {HOURS_PER_MONTH} hours.",
+                f"Tensor-parallel efficiency (assumption): {TENSOR_PARALLEL_EFFICIENCY:g} of "
+                "the speed kept per doubling of GPUs, when a model is spread over more GPUs.",
+                f"Seed {scenario.seed}; planner replications {planner.replications} per "
+                "confirmed configuration (candidates are explored with 1); SLO judged on the "
+                "upper end of each percentile's confidence interval. Figures show "
+                "replication 0.",
+                f"Planner grid: per_worker {', '.join(map(str, planner.per_worker))}; GPU types "
+                f"{gpu_types}; max_workers cap {planner.max_workers_cap}; GPU count may change "
+                f"to fit the model: {'yes' if planner.change_gpu_count else 'no'}; sensitivity at "
+                f"{', '.join(f'{f:g}×' for f in SENSITIVITY)} traffic.",
+                f"Simulation: autoscaler {sim.autoscaler}; gateway retries {sim.max_retries} "
+                f"(backoff base {sim.retry_backoff_base:g}, wait {sim.retry_min_wait_s:g}–"
+                f"{sim.retry_max_wait_s:g} s, timeout {sim.gateway_timeout_s:g} s); drain grace "
+                f"{sim.drain_grace_sync_s:g} s sync / {sim.drain_grace_async_s:g} s async; async "
+                f"concurrency cap {sim.async_concurrency_cap}; readiness probe period "
+                f"{sim.readiness_probe_period_s:g} s.",
+                f"capplan version {version}.",
+                f"Reproduce: {command}",
+            )
+        ),
+    ]
+    return blocks
+
+
+def _workload_text(w: WorkloadSpec) -> str:
+    if w.kind == "poisson":
+        what = f"Poisson arrivals at {w.rate:g} requests/s"
+    elif w.kind == "diurnal":
+        what = (
+            f"diurnal sine from {w.base_rate:g} to {w.peak_rate:g} requests/s, period "
+            f"{w.period_s:g} s, peak at {w.peak_at_s:g} s"
+        )
+    elif w.kind == "mmpp":
+        phases = ", ".join(
+            f"{r:g}/s for ~{d:g} s"
+            for r, d in zip(w.rates or (), w.mean_durations_s or (), strict=True)
+        )
+        what = f"bursty MMPP with phases {phases}"
+    elif w.kind == "trace":
+        window = f", from {w.start_s:g} s" + (f" for {w.duration_s:g} s" if w.duration_s else "")
+        what = f"trace replay of {Path(str(w.path)).name} × {w.rate_multiplier:g}{window}"
+    else:
+        what = f"piecewise rate from {Path(str(w.path)).name} × {w.rate_multiplier:g}"
+    horizon = (
+        "the trace's length" if w.horizon_s is None and w.kind == "trace" else f"{w.horizon:g} s"
+    )
+    tokens = ""
+    if w.context_tokens is not None or w.generated_tokens is not None:
+        ctx = w.context_tokens.describe() if w.context_tokens else "–"
+        gen = w.generated_tokens.describe() if w.generated_tokens else "–"
+        tokens = f"; prompt tokens {ctx}, output tokens {gen}"
+    return f"{what}; horizon {horizon}, warm-up {w.warmup_s:g} s excluded{tokens}"
+
+
+def _service_text(s: ServiceSpec) -> str:
+    if s.kind == "tokens":
+        figures = (
+            f"token-based: prefill {s.prefill_tokens_per_s:g} tokens/s, decode "
+            f"{s.decode_tokens_per_s:g} tokens/s, overhead {s.overhead_s:g} s per request"
+        )
+    else:
+        figures = f"latency-based: {s.latency_dist().describe()} s per request"
+        figures += f", scales with {s.scales_with} on other GPUs"
+    ref = f"{s.reference_gpus or 1}× {s.reference_gpu}" if s.reference_gpu else "CPU"
+    return f"{figures}, measured alone (concurrency 1) on {ref}"
+
+
+def _provisioning(value: float) -> str:
+    if value <= 0:
+        return "0 s (warm GPU capacity assumed)"
+    return f"{value:g} s when no warm capacity"
+
+
+def case_assumptions(case: Case) -> list[Block]:
+    s, slo = case.service, case.slo
+    ec = case.template.endpoint_config
+    bc = case.template.bundle_config
+    targets = ", ".join(f"{k.removesuffix('_s')} ≤ {v:g} s" for k, v in slo.targets().items())
+    return [
+        Heading(3, "Workload, service profile and SLO (assumptions)"),
+        Bullets(
+            (
+                f"Endpoint type {case.template.effective_endpoint_type}.",
+                f"Workload: {_workload_text(case.workload)}.",
+                f"Service profile: {_service_text(s)}.",
+                f"Batching alpha {s.batching_alpha:g}: a worker serving k requests runs each at "
+                f"1/(1 + {s.batching_alpha:g}·(k − 1)) speed; pod concurrency limit "
+                f"{s.concurrency_limit}.",
+                f"Cold start (image pull + model load): {s.cold_start.describe()} s (mean "
+                f"{s.cold_start.expected:.3g} s); node provisioning "
+                f"{_provisioning(s.node_provisioning_s)}; readiness initial delay "
+                f"{bc.readiness_initial_delay_seconds} s; high_priority {ec.high_priority}.",
+                f"Model memory {num(s.model_memory_gb)} GB (decides which GPU types and "
+                "counts fit).",
+                f"SLO: {targets or 'no latency target'}; error rate ≤ {slo.max_error_rate:.2%}; "
+                f"confidence {slo.confidence:g}.",
+            )
+        ),
+    ]
