@@ -18,7 +18,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -44,6 +44,23 @@ def clean_json(value: Any) -> Any:
 def dumps(value: Any) -> str:
     """Indented JSON with NaN/inf as null (strict JSON parsers refuse NaN)."""
     return json.dumps(clean_json(value), indent=2, allow_nan=False)
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write one file via a temp file in the same folder, then rename: never a half file."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise CapplanError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    try:
+        with _terminate_as_exit():
+            write(Path(tmp))
+            os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from capplan.cli import app
-from capplan.cli.output import clean_json, write_atomic
+from capplan.io import clean_json, write_atomic
 
 traffic_app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False
