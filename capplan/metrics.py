@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from capplan.engine import STATUS_NAMES, TIMELINE_COLUMNS, EngineRecord
-from capplan.engine.endpoint import EXPIRED, OK, PENDING, REJECTED_429, REJECTED_503
+from capplan.engine.records import EXPIRED, OK, PENDING, REJECTED_429, REJECTED_503
 from capplan.latency import latency_sample
 
 PERCENTILES = (50, 90, 95, 99)

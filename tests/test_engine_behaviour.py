@@ -26,7 +26,7 @@ from helpers import (
 )
 
 from capplan.engine import TIMELINE_COLUMNS, EngineConfig, EngineRecord, run_endpoint
-from capplan.engine.endpoint import EXPIRED, OK, PENDING, REJECTED_429, REJECTED_503
+from capplan.engine.records import EXPIRED, OK, PENDING, REJECTED_429, REJECTED_503
 from capplan.scenario import Case
 from capplan.simulate import simulate
 from capplan.workload import generate

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from capplan.engine import TIMELINE_COLUMNS, EngineConfig, EngineRecord
-from capplan.engine.endpoint import EXPIRED, OK, PENDING, REJECTED_429, REJECTED_503
+from capplan.engine.records import EXPIRED, OK, PENDING, REJECTED_429, REJECTED_503
 from capplan.launch import ASYNC_TYPES
 from capplan.scenario import Case
 

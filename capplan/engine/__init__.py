@@ -12,12 +12,8 @@ import numpy as np
 
 from capplan.engine.clock import MergedEnvironment
 from capplan.engine.config import EngineConfig
-from capplan.engine.endpoint import (
-    STATUS_NAMES,
-    TIMELINE_COLUMNS,
-    Endpoint,
-    EngineRecord,
-)
+from capplan.engine.endpoint import Endpoint
+from capplan.engine.records import STATUS_NAMES, TIMELINE_COLUMNS, EngineRecord
 from capplan.policies import make_autoscaler
 from capplan.policies.base import Bounds
 

@@ -7,6 +7,10 @@ the pre-drawn numpy array and completions from a plain heap, merged in time
 order with SimPy's own queue by `run_merged`. SimPy events win ties, so a
 control decision or a worker becoming ready at time t is seen by a request
 arriving at t.
+
+SimPy 4 offers no public way to set the clock or to look at its queue without
+a call per event, so `run_merged` and the endpoint's callbacks use
+`Environment._now` and `_queue` directly; pyproject.toml pins simpy < 5 for it.
 """
 
 from __future__ import annotations

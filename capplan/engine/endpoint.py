@@ -1,16 +1,14 @@
-"""One Launch endpoint: workers, the router or the async queue, lifecycles.
+"""One Launch endpoint: the router or the async queue, service, and the control loop.
 
 Request paths (the hot loop) are plain callbacks driven by
-`MergedEnvironment.run_merged`; worker start-up, draining and the autoscaler's
-control loop are SimPy processes. Per-request results are written straight
-into numpy arrays.
+`MergedEnvironment.run_merged`; worker lifecycles (`lifecycle.Pool`, which this
+class extends) and the autoscaler's control loop are SimPy processes.
+Per-request results are written straight into numpy arrays.
 """
 
 from __future__ import annotations
 
-import math
 from collections import deque
-from dataclasses import dataclass
 from heapq import heappop, heappush
 from typing import Any
 
@@ -19,50 +17,41 @@ import numpy as np
 from capplan.distributions import Dist
 from capplan.engine.clock import INF, MergedEnvironment
 from capplan.engine.config import EngineConfig
+from capplan.engine.integral import TimeIntegral
+from capplan.engine.lifecycle import Pool
+from capplan.engine.records import (
+    EXPIRED,
+    OK,
+    PENDING,
+    REJECTED_429,
+    REJECTED_503,
+    STATUS_NAMES,
+    TIMELINE_COLUMNS,
+    EngineRecord,
+    timeline_array,
+    worker_table,
+)
 from capplan.engine.worker import FINISH, FIRST_TOKEN, State, Worker, speed_table
 from capplan.policies.base import Autoscaler, Observation
 
-# Request status codes in the `status` array.
-PENDING, OK, REJECTED_429, REJECTED_503, EXPIRED = 0, 1, 2, 3, 4
-STATUS_NAMES = ("in_flight", "ok", "rejected_429", "rejected_503", "expired")
+__all__ = [
+    "EXPIRED",
+    "OK",
+    "PENDING",
+    "REJECTED_429",
+    "REJECTED_503",
+    "STATUS_NAMES",
+    "TIMELINE_COLUMNS",
+    "Endpoint",
+    "EngineRecord",
+]
 
 MILESTONE, RETRY = 0, 1  # calendar event kinds
 READY, DRAINING = State.READY, State.DRAINING
 EPS = 1e-9  # virtual-time tolerance when popping milestones that are due
 
 
-@dataclass(frozen=True, slots=True)
-class EngineRecord:
-    """What one run produced, as arrays (the metrics module makes DataFrames)."""
-
-    arrival: np.ndarray
-    start: np.ndarray
-    first_token: np.ndarray
-    end: np.ndarray
-    worker: np.ndarray
-    status: np.ndarray
-    retries: np.ndarray
-    workers: dict[str, np.ndarray]  # id, requested_at, ready_at, drain_at, stop_at, max_k, cold
-    timeline: np.ndarray  # rows: time, desired, provisioning, starting, ready, draining,
-    #                       in_flight, queued
-    horizon: float
-    concurrency_limit: int
-    cost_per_hour: float
-
-
-TIMELINE_COLUMNS = (
-    "time",
-    "desired",
-    "provisioning",
-    "starting",
-    "ready",
-    "draining",
-    "in_flight",
-    "queued",
-)
-
-
-class Endpoint:
+class Endpoint(Pool):
     """The state of one endpoint during a run."""
 
     def __init__(
@@ -75,8 +64,8 @@ class Endpoint:
         cold_start: Dist,
         cold_rng: np.random.Generator,
     ) -> None:
+        super().__init__(env, cfg, cold_start, cold_rng)
         n = len(arrival)
-        self.env, self.cfg = env, cfg
         self.calendar, self.seq = env.calendar, env.seq
         self.arrival = arrival
         self.arrival_list: list[float] = arrival.tolist()
@@ -90,25 +79,14 @@ class Endpoint:
         self.worker_of = np.full(n, -1, dtype=np.int32)
         self.status = np.zeros(n, dtype=np.int8)
         self.retries = np.zeros(n, dtype=np.int16)
-        self.cold_start, self.cold_rng = cold_start, cold_rng
-        self.cold_draws: list[float] = []  # draw i belongs to worker i, whatever the timing
         self.limit = cfg.concurrency_limit
         self.speed = speed_table(cfg.batching_alpha, self.limit)
-        self.workers: list[Worker] = []
-        self.pending: list[Worker] = []  # provisioning or starting (not draining)
-        self.ready: list[Worker] = []  # ready, oldest first
-        self.draining: list[Worker] = []
         self.queue: deque[int] = deque()  # async broker queue (FIFO)
-        self.in_flight = 0
-        self.area = 0.0  # ∫ in_flight dt, for the HPA's concurrency metric
-        self.t_area = 0.0
+        self.busy = TimeIntegral()  # requests in service, for the HPA's concurrency metric
         # The HPA ignores pods being deleted, so their requests leave its metric:
-        # draining_k is the in-flight count on draining pods, draining_area its integral.
-        self.draining_k = 0
-        self.draining_area = 0.0
-        self.t_draining = 0.0
+        # the requests in service on draining pods, and their integral.
+        self.busy_draining = TimeIntegral()
         self.last_arrival: float | None = None
-        self.desired = cfg.min_workers
         self.timeline: list[tuple[float, ...]] = []
 
         # Bound once: the hot loop calls this for every request.
@@ -161,9 +139,7 @@ class Endpoint:
     # ------------------------------------------------------------ service
     def _admit(self, w: Worker, i: int, now: float) -> None:
         """Put request i in service on w (virtual clock already caught up)."""
-        self.area += self.in_flight * (now - self.t_area)
-        self.t_area = now
-        self.in_flight += 1
+        self.busy.change(now, 1)
         w.k += 1
         if w.k > w.max_k:
             w.max_k = w.k
@@ -219,12 +195,10 @@ class Endpoint:
                 self.status[i] = OK
                 done += 1
         if done:
-            self.area += self.in_flight * (now - self.t_area)
-            self.t_area = now
-            self.in_flight -= done
+            self.busy.change(now, -done)
             w.k -= done
             if w.state is DRAINING:
-                self._draining_changes(-done)
+                self.busy_draining.change(now, -done)
         if self.queue and w.state is READY:
             self._pull(w, now)
         w.speed = self.speed[w.k]
@@ -246,101 +220,23 @@ class Endpoint:
     def on_retry(self, i: int, _tag: int) -> None:
         self.attempt(i, 0)
 
-    # ------------------------------------------------------------ lifecycle
-    def boot(self) -> None:
-        """A deployed endpoint: min_workers ready at t = 0."""
-        for _ in range(self.cfg.min_workers):
-            w = Worker(len(self.workers), 0.0, cold=False)
-            w.state, w.ready_at = State.READY, 0.0
-            self.workers.append(w)
-            self.ready.append(w)
-
-    def _launch(self) -> None:
-        w = Worker(len(self.workers), self.env._now, cold=True)
-        if self.cfg.node_provisioning_s <= 0 or self.cfg.high_priority:
-            w.state = State.STARTING  # no GPU node to wait for: never shown as provisioning
-        self.workers.append(w)
-        self.pending.append(w)
-        self.env.process(self._start_up(w))
-
-    def _start_up(self, w: Worker) -> Any:
-        cfg, env = self.cfg, self.env
-        # Launch: high_priority pods preempt the warm balloon pool and skip node provisioning.
-        if cfg.node_provisioning_s > 0 and not cfg.high_priority:
-            yield env.timeout(cfg.node_provisioning_s)
-            if w.state == State.STOPPED:
-                return
-        w.state = State.STARTING
-        self.record()
-        yield env.timeout(self._time_to_ready(self._cold_draw(w.id)))
-        if w.state == State.STOPPED:
-            return
-        w.state, w.ready_at = State.READY, env.now
-        self.pending.remove(w)
-        self.ready.append(w)
+    # ------------------------------------------------------------ lifecycle hooks
+    def _on_ready(self, w: Worker) -> None:
         if self.queue:
-            w.catch_up(env.now)
-            self._pull(w, env.now)
-            w.speed = self.speed[w.k]
-            self._reschedule(w, env.now)
-        self.record()
+            self._feed(w)
 
-    def _cold_draw(self, wid: int) -> float:
-        while wid >= len(self.cold_draws):
-            self.cold_draws.extend(self.cold_start.sample(self.cold_rng, 64).tolist())
-        return self.cold_draws[wid]
+    def _on_drain(self, w: Worker) -> None:
+        self.busy_draining.change(self.env._now, w.k)
 
-    def _time_to_ready(self, load_s: float) -> float:
-        """Kubernetes readiness: first probe at the initial delay, then every period."""
-        delay, period = self.cfg.readiness_delay_s, self.cfg.probe_period_s
-        if load_s <= delay:
-            return delay
-        return delay + math.ceil((load_s - delay) / period - 1e-12) * period
-
-    def scale_to(self, desired: int) -> None:
-        """Make the non-draining worker count `desired` (a ReplicaSet's job)."""
-        self.desired = desired
-        current = len(self.pending) + len(self.ready)
-        for _ in range(desired - current):
-            self._launch()
-        for _ in range(current - desired):
-            self._remove_one()
-
-    def _remove_one(self) -> None:
-        # ReplicaSet scale-down deletes not-ready pods first, then the most recently ready.
-        now = self.env._now
-        if self.pending:
-            w = self.pending.pop()
-            w.state, w.stop_at = State.STOPPED, now
-            return
-        w = self.ready.pop()
-        w.state, w.drain_at = State.DRAINING, now
-        if w.k == 0:
-            w.state, w.stop_at = State.STOPPED, now
-            return
-        self._draining_changes(w.k)
-        self.draining.append(w)
-        self.env.process(self._drain(w))
-
-    def _drain(self, w: Worker) -> Any:
-        env = self.env
-        w.idle_event = env.event()
-        # Launch: terminationGracePeriodSeconds bounds how long in-flight work may finish.
-        yield w.idle_event | env.timeout(self.cfg.drain_grace_s)
-        if w.k:
-            self._kill(w)
-        w.state, w.stop_at = State.STOPPED, env.now
-        self.draining.remove(w)
-        self.record()
+    def _on_grace_over(self, w: Worker) -> None:
+        self._kill(w)
 
     def _kill(self, w: Worker) -> None:
         """Grace period over: sync requests fail (503); async tasks go back on the queue."""
         now = self.env._now
         unfinished = sorted(i for _, kind, i in w.jobs if kind == FINISH)
-        self.area += self.in_flight * (now - self.t_area)
-        self.t_area = now
-        self.in_flight -= len(unfinished)
-        self._draining_changes(-w.k)
+        self.busy.change(now, -len(unfinished))
+        self.busy_draining.change(now, -w.k)
         w.jobs.clear()
         w.k = 0
         w.gen += 1
@@ -363,22 +259,14 @@ class Endpoint:
         self._reschedule(w, now)
 
     # ------------------------------------------------------------ control
-    def _draining_changes(self, delta: int) -> None:
-        now = self.env._now
-        self.draining_area += self.draining_k * (now - self.t_draining)
-        self.t_draining = now
-        self.draining_k += delta
-
     def observe(self) -> Observation:
         now = self.env._now
-        total = self.area + self.in_flight * (now - self.t_area)
-        draining = self.draining_area + self.draining_k * (now - self.t_draining)
         return Observation(
             now=now,
             current=len(self.pending) + len(self.ready),
             ready=len(self.ready),
-            in_flight=self.in_flight,
-            in_flight_area=total - draining,
+            in_flight=self.busy.level,
+            in_flight_area=self.busy.at(now) - self.busy_draining.at(now),
             queued=len(self.queue),
             last_request_at=self.last_arrival,
         )
@@ -400,7 +288,7 @@ class Endpoint:
                 len(self.pending) - provisioning,
                 len(self.ready),
                 len(self.draining),
-                self.in_flight,
+                self.busy.level,
                 len(self.queue),
             )
         )
@@ -409,7 +297,6 @@ class Endpoint:
     def finish(self, horizon: float) -> EngineRecord:
         if self.cfg.is_async:
             self._expire_queued(horizon)
-        ws = self.workers
         return EngineRecord(
             arrival=self.arrival,
             start=self.start,
@@ -418,16 +305,8 @@ class Endpoint:
             worker=self.worker_of,
             status=self.status,
             retries=self.retries,
-            workers={
-                "id": np.array([w.id for w in ws], dtype=np.int32),
-                "requested_at": np.array([w.requested_at for w in ws], dtype=float),
-                "ready_at": np.array([w.ready_at for w in ws], dtype=float),
-                "drain_at": np.array([w.drain_at for w in ws], dtype=float),
-                "stop_at": np.array([w.stop_at for w in ws], dtype=float),
-                "max_k": np.array([w.max_k for w in ws], dtype=np.int32),
-                "cold": np.array([w.cold for w in ws], dtype=bool),
-            },
-            timeline=np.array(self.timeline, dtype=float).reshape(-1, len(TIMELINE_COLUMNS)),
+            workers=worker_table(self.workers),
+            timeline=timeline_array(self.timeline),
             horizon=horizon,
             concurrency_limit=self.limit,
             cost_per_hour=self.cfg.cost_per_hour,
