@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from capplan.engine.endpoint import OK, PENDING
+from capplan.engine.records import OK, PENDING
 
 
 def latency_sample(
