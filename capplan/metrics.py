@@ -22,11 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from capplan.engine import STATUS_NAMES, TIMELINE_COLUMNS, EngineRecord
-from capplan.engine.records import EXPIRED, OK, PENDING, REJECTED_429, REJECTED_503
-from capplan.latency import latency_sample
-
-PERCENTILES = (50, 90, 95, 99)
-WAITED_EPS = 1e-9  # a request "waited" if it started later than this after arriving
+from capplan.tally import PERCENTILES, RequestTally
 
 # Metrics whose per-replication values get a confidence interval.
 REPLICATED = (
@@ -83,66 +79,19 @@ def timeline_frame(rec: EngineRecord, replication: int = 0) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- one replication
-def summarize(rec: EngineRecord, warmup: float, streaming: bool) -> dict[str, float]:
-    """Counts, per-request percentiles and time-weighted cost of one run."""
-    keep = rec.arrival >= warmup
-    status = rec.status[keep]
-    arrival = rec.arrival[keep]
-    out: dict[str, float] = _counts(status)
-    out.update(_waits(arrival, rec.start[keep], status, rec.horizon))
-    out.update(_latencies("latency", arrival, rec.end[keep], status, rec.horizon))
-    if streaming:
-        out.update(_latencies("ttft", arrival, rec.first_token[keep], status, rec.horizon))
-    else:
-        out.update(_nan_stats("ttft"))
+def summarize(
+    rec: EngineRecord, warmup: float, streaming: bool, tally: RequestTally | None = None
+) -> dict[str, float]:
+    """Counts, per-request percentiles and time-weighted cost of one run.
+
+    `tally` holds the requests the engine already handed over (a run that kept
+    no per-request record); the record's own requests are added to it.
+    """
+    tally = tally if tally is not None else RequestTally(warmup, rec.horizon, streaming)
+    tally.add(rec.arrival, rec.start, rec.first_token, rec.end, rec.status)
+    out = tally.summary()
     out.update(_workers(rec, warmup))
     return out
-
-
-def _counts(status: np.ndarray) -> dict[str, float]:
-    counts = np.bincount(status, minlength=len(STATUS_NAMES))
-    n = int(len(status))
-    rejected = int(counts[REJECTED_429] + counts[REJECTED_503])
-    finished = n - int(counts[PENDING])
-    return {
-        "requests": n,
-        "completed": int(counts[OK]),
-        "rejected": rejected,
-        "rejected_429": int(counts[REJECTED_429]),
-        "rejected_503": int(counts[REJECTED_503]),
-        "expired": int(counts[EXPIRED]),
-        "in_flight_at_end": int(counts[PENDING]),
-        # Errors among requests whose fate is known; in-flight ones are not yet errors.
-        "error_rate": (rejected + int(counts[EXPIRED])) / finished if finished else 0.0,
-    }
-
-
-def _waits(arrival: np.ndarray, start: np.ndarray, status: np.ndarray, horizon: float) -> dict:
-    served = ~np.isnan(start)
-    queued = (status == PENDING) & ~served  # still waiting at the horizon: censored
-    wait = np.concatenate([start[served] - arrival[served], horizon - arrival[queued]])
-    out = {"p_wait": float(np.mean(wait > WAITED_EPS)) if len(wait) else 0.0}
-    out.update(_stats("wait", wait))
-    return out
-
-
-def _latencies(
-    name: str, arrival: np.ndarray, done_at: np.ndarray, status: np.ndarray, horizon: float
-) -> dict:
-    return _stats(name, latency_sample(arrival, done_at, status, horizon))
-
-
-def _stats(name: str, values: np.ndarray) -> dict[str, float]:
-    if len(values) == 0:
-        return _nan_stats(name)
-    pct = np.percentile(values, PERCENTILES)
-    out = {f"{name}_mean_s": float(values.mean())}
-    out.update({f"{name}_p{p}_s": float(v) for p, v in zip(PERCENTILES, pct, strict=True)})
-    return out
-
-
-def _nan_stats(name: str) -> dict[str, float]:
-    return {f"{name}_mean_s": math.nan, **{f"{name}_p{p}_s": math.nan for p in PERCENTILES}}
 
 
 def _workers(rec: EngineRecord, warmup: float) -> dict[str, float]:

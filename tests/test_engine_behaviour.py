@@ -27,6 +27,7 @@ from helpers import (
 
 from capplan.engine import TIMELINE_COLUMNS, EngineConfig, EngineRecord, run_endpoint
 from capplan.engine.records import EXPIRED, OK, PENDING, REJECTED_429, REJECTED_503
+from capplan.quantiles import within_sketch_bound
 from capplan.scenario import Case
 from capplan.simulate import simulate
 from capplan.workload import generate
@@ -590,7 +591,7 @@ def test_streaming_tokens_first_token_is_wait_plus_prefill() -> None:
             rec.horizon - rec.arrival[pending & ~has_ft],
         ]
     )
-    assert summary["ttft_p50_s"] == pytest.approx(np.percentile(all_ttft, 50))
+    assert within_sketch_bound(summary["ttft_p50_s"], np.percentile(all_ttft, 50))
     assert summary["ttft_p99_s"] <= summary["latency_p99_s"]
 
 
@@ -659,8 +660,8 @@ def test_streaming_requests_in_flight_at_the_horizon_keep_their_first_token() ->
         [(rec.end - rec.arrival)[rec.status == OK], rec.horizon - rec.arrival[pending]]
     )
     for p in (50, 95, 99):
-        assert summary[f"ttft_p{p}_s"] == pytest.approx(np.percentile(ttft, p))
-        assert summary[f"latency_p{p}_s"] == pytest.approx(np.percentile(latency, p))
+        assert within_sketch_bound(summary[f"ttft_p{p}_s"], np.percentile(ttft, p))
+        assert within_sketch_bound(summary[f"latency_p{p}_s"], np.percentile(latency, p))
     assert summary["ttft_mean_s"] == pytest.approx(ttft.mean())
 
 
