@@ -9,6 +9,11 @@ Requests still in the system at the horizon are censored, not dropped: their
 wait and latency count as at least (horizon - arrival), so an endpoint that
 falls behind cannot look fast by leaving its slowest requests unfinished
 (`capplan.latency.latency_sample`, the one definition of a latency sample).
+
+Per-request figures go through a `capplan.tally.RequestTally`: percentiles
+from a fixed-size log histogram, within 1e-4 relative of numpy's exact ones
+(bound proved in `capplan.quantiles`), so a run that keeps no per-request
+record summarises the same way as one that does.
 """
 
 from __future__ import annotations
