@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capplan.distributions import Z99, Dist
+from capplan.distributions import Z99, Lognormal, parse_dist
 from capplan.errors import CapplanError
 from capplan.hardware import (
     GPU_CATALOG,
@@ -31,6 +31,7 @@ from capplan.scenario import (
     parse_override_value,
     parse_overrides,
 )
+from capplan.workload import horizon
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "scenarios" / "templates" / "example.json"
@@ -53,7 +54,7 @@ def test_defaults_of_every_table(tmp_path: Path) -> None:
     assert scen.seed == 1 and scen.name == "s"
     assert len(scen.templates) == 5
     wl = scen.workloads["bge-embed"]
-    assert (wl.kind, wl.rate, wl.horizon, wl.warmup_s, wl.period_s) == (
+    assert (wl.kind, wl.rate, horizon(wl), wl.warmup_s, wl.period_s) == (
         "poisson",
         2,
         3600.0,
@@ -270,7 +271,7 @@ def test_specs_are_frozen() -> None:
 
 # ---------------------------------------------------------------- distributions
 def test_lognormal_from_median_and_p99_matches_quantiles() -> None:
-    d = Dist(distribution="lognormal", median=2.0, p99=9.0)
+    d = Lognormal(median=2.0, p99=9.0)
     x = d.sample(np.random.default_rng(3), 200_000)
     assert np.median(x) == pytest.approx(2.0, rel=0.02)
     assert np.percentile(x, 99) == pytest.approx(9.0, rel=0.04)
@@ -279,7 +280,7 @@ def test_lognormal_from_median_and_p99_matches_quantiles() -> None:
 
 
 def test_lognormal_from_mean_and_p99() -> None:
-    d = Dist(distribution="lognormal", mean=3.0, p99=12.0)
+    d = Lognormal(mean=3.0, p99=12.0)
     x = d.sample(np.random.default_rng(4), 400_000)
     assert x.mean() == pytest.approx(3.0, rel=0.02)
     assert np.percentile(x, 99) == pytest.approx(12.0, rel=0.04)
@@ -298,16 +299,16 @@ def test_lognormal_from_mean_and_p99() -> None:
 )
 def test_bad_distributions(data: dict) -> None:
     with pytest.raises(ValueError):
-        Dist.model_validate(data)
+        parse_dist(data)
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.floats(0.01, 100), st.floats(1.01, 50))
 def test_dist_mean_and_scaling(median: float, ratio: float) -> None:
-    d = Dist(distribution="lognormal", median=median, p99=median * ratio)
+    d = Lognormal(median=median, p99=median * ratio)
     assert d.expected > median  # a lognormal's mean exceeds its median
     assert d.scaled(2.0).expected == pytest.approx(2 * d.expected)
-    assert Dist.model_validate(median).expected == median
+    assert parse_dist(median).expected == median
 
 
 # ---------------------------------------------------------------- hardware

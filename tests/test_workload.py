@@ -17,12 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capplan.distributions import Dist
+from capplan.distributions import Deterministic, Exponential, Lognormal, Uniform
 from capplan.errors import CapplanError
 from capplan.scenario import WorkloadSpec
 from capplan.workload import (
     Requests,
     generate,
+    horizon,
     load_trace,
     mean_tokens,
     minute_rates,
@@ -99,9 +100,7 @@ def test_streams_are_uncorrelated() -> None:
 
 
 def test_same_seed_and_replication_give_identical_requests() -> None:
-    spec = WorkloadSpec(
-        kind="poisson", rate=5.0, context_tokens=Dist(distribution="exponential", mean=500)
-    )
+    spec = WorkloadSpec(kind="poisson", rate=5.0, context_tokens=Exponential(mean=500))
     one, two = generate(spec, 11, 3), generate(spec, 11, 3)
     for name in ("arrival", "context_tokens", "generated_tokens"):
         assert np.array_equal(getattr(one, name), getattr(two, name))
@@ -113,7 +112,7 @@ def test_same_seed_and_replication_give_identical_requests() -> None:
 def test_size_distribution_does_not_move_arrivals() -> None:
     """Arrivals and sizes come from separate streams: changing one leaves the other."""
     plain = WorkloadSpec(kind="diurnal", base_rate=1.0, peak_rate=4.0, period_s=600)
-    sized = plain.model_copy(update={"generated_tokens": Dist(distribution="exponential", mean=80)})
+    sized = plain.model_copy(update={"generated_tokens": Exponential(mean=80)})
     assert np.array_equal(generate(plain, 5).arrival, generate(sized, 5).arrival)
 
 
@@ -151,8 +150,8 @@ def test_token_dists_are_rounded_and_clipped() -> None:
     spec = WorkloadSpec(
         kind="poisson",
         rate=50.0,
-        context_tokens=Dist(distribution="lognormal", median=800, p99=6000),
-        generated_tokens=Dist(distribution="uniform", low=0, high=3),
+        context_tokens=Lognormal(median=800, p99=6000),
+        generated_tokens=Uniform(low=0, high=3),
     )
     req = generate(spec, seed=9)
     assert set(np.unique(req.generated_tokens)) <= {1, 2, 3}
@@ -167,8 +166,8 @@ def test_tokens_round_to_nearest() -> None:
         kind="poisson",
         rate=1.0,
         horizon_s=20,
-        context_tokens=Dist(distribution="deterministic", value=2.6),
-        generated_tokens=Dist(distribution="deterministic", value=0.4),
+        context_tokens=Deterministic(value=2.6),
+        generated_tokens=Deterministic(value=0.4),
     )
     req = generate(spec, seed=1)
     assert np.all(req.context_tokens == 3) and np.all(req.generated_tokens == 1)
@@ -219,7 +218,7 @@ def test_diurnal_rate_formula() -> None:
 
 def test_diurnal_arrivals_are_a_thinning_of_the_peak_process() -> None:
     req = generate(DIURNAL, seed=6)
-    candidates = poisson_times(stream_rng(6, 0, "arrivals"), 6.0, DIURNAL.horizon)
+    candidates = poisson_times(stream_rng(6, 0, "arrivals"), 6.0, horizon(DIURNAL))
     assert np.all(np.isin(req.arrival, candidates))
     assert len(req) < len(candidates)
 
@@ -295,11 +294,9 @@ def test_mmpp_starts_in_phase_zero() -> None:
 
 
 def test_mmpp_next_phase_is_uniform_among_the_others() -> None:
-    from capplan.workload import _phase_segments
+    from capplan.workload.mmpp import phase_segments
 
-    phases, _ = _phase_segments(
-        stream_rng(1, 0, "phases"), np.array([1.0, 1.0, 1.0, 1.0]), 40_000.0
-    )
+    phases, _ = phase_segments(stream_rng(1, 0, "phases"), np.array([1.0, 1.0, 1.0, 1.0]), 40_000.0)
     assert phases[0] == 0 and np.all(phases[1:] != phases[:-1])
     after_zero = phases[1:][phases[:-1] == 0]
     counts = np.bincount(after_zero, minlength=4)[1:]
@@ -558,10 +555,10 @@ def test_requests_rejects_mismatched_arrays() -> None:
 token_dists = st.sampled_from(
     [
         None,
-        Dist(distribution="exponential", mean=300),
-        Dist(distribution="lognormal", median=50, p99=900),
-        Dist(distribution="uniform", low=0, high=2),
-        Dist(distribution="deterministic", value=0),
+        Exponential(mean=300),
+        Lognormal(median=50, p99=900),
+        Uniform(low=0, high=2),
+        Deterministic(value=0),
     ]
 )
 horizons = st.floats(1.0, 200.0)
@@ -606,12 +603,12 @@ def test_synthetic_requests_are_well_formed(
 ) -> None:
     req = generate(spec, seed, replication)
     assert np.all(np.diff(req.arrival) >= 0)
-    assert np.all(req.arrival >= 0) and np.all(req.arrival < spec.horizon)
+    assert np.all(req.arrival >= 0) and np.all(req.arrival < horizon(spec))
     assert len(req.context_tokens) == len(req.generated_tokens) == len(req)
     assert np.all(req.context_tokens >= 0) and np.all(req.generated_tokens >= 1)
     assert req.context_tokens.dtype == req.generated_tokens.dtype == np.int64
     n = len(minute_rates(spec, seed))
-    assert (n - 1) * 60 < spec.horizon < n * 60 + 1
+    assert (n - 1) * 60 < horizon(spec) < n * 60 + 1
 
 
 # ---------------------------------------------------------------- trace block bootstrap

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from capplan.hardware import GPU_CATALOG, HOURS_PER_MONTH, TENSOR_PARALLEL_EFFICIENCY
 from capplan.planner import SENSITIVITY
 from capplan.report.blocks import Block, Bullets, Heading, Paragraph, Table
 from capplan.report.text import gpu_rows, num, price_text
-from capplan.scenario import Case, Scenario, ServiceSpec, WorkloadSpec
+from capplan.scenario import Case, Scenario, ServiceSpec
+from capplan.workload import describe as describe_workload
 
 
 def _gpu_types_used(docs: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -96,36 +96,6 @@ def assumptions(
     return blocks
 
 
-def _workload_text(w: WorkloadSpec) -> str:
-    if w.kind == "poisson":
-        what = f"Poisson arrivals at {w.rate:g} requests/s"
-    elif w.kind == "diurnal":
-        what = (
-            f"diurnal sine from {w.base_rate:g} to {w.peak_rate:g} requests/s, period "
-            f"{w.period_s:g} s, peak at {w.peak_at_s:g} s"
-        )
-    elif w.kind == "mmpp":
-        phases = ", ".join(
-            f"{r:g}/s for ~{d:g} s"
-            for r, d in zip(w.rates or (), w.mean_durations_s or (), strict=True)
-        )
-        what = f"bursty MMPP with phases {phases}"
-    elif w.kind == "trace":
-        window = f", from {w.start_s:g} s" + (f" for {w.duration_s:g} s" if w.duration_s else "")
-        what = f"trace replay of {Path(str(w.path)).name} × {w.rate_multiplier:g}{window}"
-    else:
-        what = f"piecewise rate from {Path(str(w.path)).name} × {w.rate_multiplier:g}"
-    horizon = (
-        "the trace's length" if w.horizon_s is None and w.kind == "trace" else f"{w.horizon:g} s"
-    )
-    tokens = ""
-    if w.context_tokens is not None or w.generated_tokens is not None:
-        ctx = w.context_tokens.describe() if w.context_tokens else "–"
-        gen = w.generated_tokens.describe() if w.generated_tokens else "–"
-        tokens = f"; prompt tokens {ctx}, output tokens {gen}"
-    return f"{what}; horizon {horizon}, warm-up {w.warmup_s:g} s excluded{tokens}"
-
-
 def _service_text(s: ServiceSpec) -> str:
     if s.kind == "tokens":
         figures = (
@@ -155,7 +125,7 @@ def case_assumptions(case: Case) -> list[Block]:
         Bullets(
             (
                 f"Endpoint type {case.template.effective_endpoint_type}.",
-                f"Workload: {_workload_text(case.workload)}.",
+                f"Workload: {describe_workload(case.workload)}.",
                 f"Service profile: {_service_text(s)}.",
                 f"Batching alpha {s.batching_alpha:g}: a worker serving k requests runs each at "
                 f"1/(1 + {s.batching_alpha:g}·(k − 1)) speed; pod concurrency limit "

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from capplan.distributions import Dist
+from capplan.distributions import DISTRIBUTIONS, Deterministic, Dist, Distribution, parse_dist
 from capplan.hardware import check_gpu_type
 from capplan.launch import ASYNC_CONCURRENCY_CAP
 from capplan.scenario.base import Spec
@@ -17,10 +17,12 @@ class ServiceSpec(Spec):
     """How long a request takes on a worker, and how workers start."""
 
     kind: Literal["latency", "tokens"] = "latency"
-    distribution: Literal["exponential", "lognormal", "deterministic"] = "exponential"
+    distribution: Literal["exponential", "lognormal", "deterministic", "uniform"] = "exponential"
     mean_s: float | None = Field(None, gt=0)  # latency kind, at concurrency 1
-    median_s: float | None = Field(None, gt=0)  # latency kind (lognormal)
+    median_s: float | None = Field(None, gt=0)  # latency kind (not uniform)
     p99_s: float | None = Field(None, gt=0)  # latency kind (lognormal)
+    low_s: float | None = Field(None, ge=0)  # latency kind (uniform)
+    high_s: float | None = Field(None, gt=0)  # latency kind (uniform)
     prefill_tokens_per_s: float | None = Field(None, gt=0)  # tokens kind, at concurrency 1
     decode_tokens_per_s: float | None = Field(None, gt=0)  # tokens kind, at concurrency 1
     overhead_s: float = Field(0.0, ge=0)  # tokens kind: fixed time per request
@@ -32,7 +34,7 @@ class ServiceSpec(Spec):
     batching_alpha: float = Field(0.0, ge=0, le=1)  # s(k) = 1 + alpha (k - 1)
     # Launch forwarder: 100 concurrent requests per process × 2 processes per pod.
     concurrency_limit: int = Field(200, ge=1)
-    cold_start: Dist = Dist(distribution="deterministic", value=60.0)  # image pull + load
+    cold_start: Dist = Deterministic(value=60.0)  # image pull + load
     node_provisioning_s: float = Field(0.0, ge=0)  # GPU node start when no warm capacity
     model_memory_gb: float | None = Field(None, gt=0)  # default: template gpus × memory
 
@@ -50,18 +52,21 @@ class ServiceSpec(Spec):
         self.latency_dist()  # raises ValueError naming what is missing
         return self
 
-    def latency_dist(self) -> Dist:
-        """The work of one request at concurrency 1, as a distribution (latency kind)."""
-        if self.distribution == "lognormal":
-            return Dist(
-                distribution="lognormal", median=self.median_s, mean=self.mean_s, p99=self.p99_s
-            )
-        centre = self.mean_s if self.mean_s is not None else self.median_s
-        if centre is None:
-            raise ValueError(f"distribution {self.distribution!r} needs mean_s")
-        if self.distribution == "exponential":
-            return Dist(distribution="exponential", mean=centre)
-        return Dist(distribution="deterministic", value=centre)
+    def latency_dist(self) -> Distribution:
+        """The work of one request at concurrency 1, as a distribution (latency kind).
+
+        `distribution` with the `*_s` keys that are set, e.g. exponential with
+        median_s: the distribution converts (mean = median / ln 2).
+        """
+        given = {k: v for k in _LATENCY_KEYS if (v := getattr(self, k)) is not None}
+        takes = DISTRIBUTIONS[self.distribution].model_fields
+        extra = [k for k in given if k.removesuffix("_s") not in takes]
+        if extra:
+            raise ValueError(f"distribution {self.distribution!r} does not take {extra[0]}")
+        return parse_dist({"distribution": self.distribution, **given})
+
+
+_LATENCY_KEYS = ("mean_s", "median_s", "p99_s", "low_s", "high_s")
 
 
 # ---------------------------------------------------------------- slo

@@ -9,12 +9,14 @@ from pydantic import Field, field_validator, model_validator
 
 from capplan.distributions import Dist
 from capplan.scenario.base import Spec
+from capplan.workload import KINDS
 
 WorkloadKind = Literal["poisson", "diurnal", "mmpp", "trace", "piecewise"]
 
 
 class WorkloadSpec(Spec):
-    """Arrivals and request sizes for one template."""
+    """Arrivals and request sizes for one template; the kind's class (capplan.workload)
+    checks the keys that kind needs."""
 
     kind: WorkloadKind = "poisson"
     rate: float | None = Field(None, gt=0)  # poisson, requests/s
@@ -48,34 +50,7 @@ class WorkloadSpec(Spec):
 
     @model_validator(mode="after")
     def _by_kind(self) -> WorkloadSpec:
-        need: dict[str, tuple[str, ...]] = {
-            "poisson": ("rate",),
-            "diurnal": ("base_rate", "peak_rate"),
-            "mmpp": ("rates", "mean_durations_s"),
-            "trace": ("path",),
-            "piecewise": ("path",),
-        }
-        missing = [k for k in need[self.kind] if getattr(self, k) is None]
-        if missing:
-            raise ValueError(f"kind {self.kind!r} needs {', '.join(missing)}")
-        if self.kind == "diurnal" and self.peak_rate < self.base_rate:  # type: ignore[operator]
-            raise ValueError("peak_rate must be >= base_rate")
-        if self.kind == "mmpp":
-            self._check_mmpp()
+        KINDS[self.kind].check(self)  # each kind validates its own keys
         if self.horizon_s is not None and self.warmup_s >= self.horizon_s:
             raise ValueError("warmup_s must be < horizon_s")
         return self
-
-    def _check_mmpp(self) -> None:
-        assert self.rates is not None and self.mean_durations_s is not None
-        if len(self.rates) != len(self.mean_durations_s):
-            raise ValueError("rates and mean_durations_s must have the same length")
-        if any(d <= 0 for d in self.mean_durations_s):
-            raise ValueError("mean_durations_s must all be > 0")
-        if max(self.rates) <= 0:
-            raise ValueError("rates: at least one phase needs a rate > 0")
-
-    @property
-    def horizon(self) -> float:
-        """Simulated seconds (trace kinds resolve it in the workload module)."""
-        return self.horizon_s if self.horizon_s is not None else 3600.0
