@@ -48,7 +48,7 @@ from capplan.scenario import Case, Scenario, SloSpec, load_scenario
 from capplan.service import fits, gpus_to_fit, slowdown
 from capplan.simulate import run_replication
 from capplan.sweep import Progress, Runner, executor_for
-from capplan.workload import minute_bins, minute_rates, scale_traffic
+from capplan.workload import check_volume, minute_bins, minute_rates, scale_traffic
 
 WAVE = 4  # candidates simulated per wave; fixed so results never depend on --workers
 CONFIRM_TOP = 3  # best explored configurations confirmed with full replications
@@ -364,6 +364,7 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> dict[str, A
     """The recommendation document for one template."""
     started = time.perf_counter()
     reps = scenario.planner.replications
+    check_volume(case.workload, reps, case.simulation.max_requests, case.name)
     cap = scenario.planner.max_workers_cap
     cands, screens, cut = candidates(case, scenario)
     search = Search(candidates=len(cands) + cut, screened_out=cut, explored=[])

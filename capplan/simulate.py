@@ -16,7 +16,7 @@ from capplan.metrics import combine, requests_frame, summarize, timeline_frame
 from capplan.scenario import Case, Scenario, apply_overrides, load_scenario
 from capplan.service import request_work
 from capplan.sweep import Progress, Runner, executor_for
-from capplan.workload import generate, stream_rng
+from capplan.workload import check_volume, generate, stream_rng
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,8 @@ def simulate_cases(
     back in task order, so the numbers never depend on the executor.
     """
     runner = runner if runner is not None else Runner.inline()
+    for case in cases:  # before drawing anything: refuse absurd volume up front
+        check_volume(case.workload, replications, case.simulation.max_requests, case.name)
     tasks = [(case, r) for case in cases for r in range(replications)]
     outputs = runner.map(run_replication, tasks)
     results = []

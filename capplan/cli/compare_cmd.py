@@ -14,6 +14,7 @@ from rich.table import Table
 from capplan.cli import app
 from capplan.cli.options import (
     DaskOpt,
+    MaxRequestsOpt,
     QuietOpt,
     ReplicationsOpt,
     ScenarioArg,
@@ -81,6 +82,7 @@ def compare_command(
     workers: WorkersOpt = 1,
     dask: DaskOpt = None,
     quiet: QuietOpt = False,
+    max_requests: MaxRequestsOpt = None,
 ) -> None:
     """Compare configurations of one template on the same requests, with paired differences.
 
@@ -102,6 +104,8 @@ def compare_command(
             "compare: give at least one --vs KEY=VALUE configuration to compare with the baseline"
         )
     base = parse_overrides(set_ or [])
+    if max_requests is not None:
+        base["simulation.max_requests"] = max_requests
     variants = [split_vs(v) for v in vs]
     with progress_bar("compare", enabled=show_progress(quiet, as_json)) as bar:
         cmp = compare(

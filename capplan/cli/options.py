@@ -24,6 +24,15 @@ WorkersOpt = Annotated[
 DaskOpt = Annotated[
     str | None, typer.Option("--dask", help="Run the simulations on a Dask scheduler at ADDRESS.")
 ]
+MaxRequestsOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-requests",
+        help="Refuse a run expected to draw more requests than this, summed over "
+        "replications (default: the scenario's simulation.max_requests, 2e7).",
+        min=1,
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from capplan.cli import app
 from capplan.cli.options import (
     DaskOpt,
+    MaxRequestsOpt,
     QuietOpt,
     ScenarioArg,
     TemplateOpt,
@@ -25,7 +26,7 @@ from capplan.hardware import HOURS_PER_MONTH
 from capplan.io import dumps
 from capplan.planner import recommend
 from capplan.report.verdict import verdict
-from capplan.scenario import load_scenario
+from capplan.scenario import apply_overrides, load_scenario
 
 
 @app.command("recommend")
@@ -38,6 +39,7 @@ def recommend_command(
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
     quiet: QuietOpt = False,
+    max_requests: MaxRequestsOpt = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -57,6 +59,8 @@ def recommend_command(
         # Checked before the search, which may take minutes.
         raise CapplanError(f"--out {out}: exists and is not a directory")
     scen = load_scenario(scenario)
+    if max_requests is not None:
+        scen = apply_overrides(scen, {"simulation.max_requests": max_requests})
     with progress_bar("recommend", enabled=show_progress(quiet, as_json)) as bar:
         docs = recommend(scen, template, workers=workers, dask_address=dask, progress=bar)
     if out is not None:

@@ -12,6 +12,7 @@ from rich.table import Table
 from capplan.cli import app
 from capplan.cli.options import (
     DaskOpt,
+    MaxRequestsOpt,
     QuietOpt,
     ReplicationsOpt,
     ScenarioArg,
@@ -63,6 +64,7 @@ def simulate_command(
     workers: WorkersOpt = 1,
     dask: DaskOpt = None,
     quiet: QuietOpt = False,
+    max_requests: MaxRequestsOpt = None,
 ) -> None:
     """Simulate each template's endpoint as configured and summarise latency, errors and cost.
 
@@ -72,6 +74,8 @@ def simulate_command(
     Example: capplan simulate scenarios/chat.toml --set endpoint_config.per_worker=4 --json
     """
     overrides = parse_overrides(set_ or [])
+    if max_requests is not None:
+        overrides["simulation.max_requests"] = max_requests
     with progress_bar("simulate", enabled=show_progress(quiet, as_json)) as bar:
         results = simulate(
             scenario,

@@ -10,6 +10,7 @@ from capplan.distributions import DISTRIBUTIONS, Deterministic, Dist, Distributi
 from capplan.hardware import check_gpu_type
 from capplan.launch import ASYNC_CONCURRENCY_CAP
 from capplan.scenario.base import Spec
+from capplan.workload import DEFAULT_MAX_REQUESTS
 
 
 # ---------------------------------------------------------------- service
@@ -134,3 +135,6 @@ class SimulationSpec(Spec):
     async_concurrency_cap: int = Field(ASYNC_CONCURRENCY_CAP, ge=1)
     # Readiness probe period (Launch bundle readiness probe: periodSeconds 5).
     readiness_probe_period_s: float = Field(5.0, gt=0)
+    # Refuse a run expected to draw more requests (summed over replications) than this:
+    # a typo'd rate or horizon would otherwise exhaust memory or run for hours.
+    max_requests: float = Field(DEFAULT_MAX_REQUESTS, gt=0, allow_inf_nan=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from capplan.distributions import Dist
 from capplan.scenario.base import Spec
@@ -16,7 +16,9 @@ WorkloadKind = Literal["poisson", "diurnal", "mmpp", "trace", "piecewise"]
 
 class WorkloadSpec(Spec):
     """Arrivals and request sizes for one template; the kind's class (capplan.workload)
-    checks the keys that kind needs."""
+    checks the keys that kind needs. Every number is finite: inf is refused like nan."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     kind: WorkloadKind = "poisson"
     rate: float | None = Field(None, gt=0)  # poisson, requests/s

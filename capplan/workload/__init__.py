@@ -19,6 +19,7 @@ uses; they only dispatch to the kind.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 KINDS: dict[str, type[Kind]] = {k.name: k for k in (Poisson, Diurnal, Mmpp, Trace, Piecewise)}
 # Default of `[simulation] max_requests`: the most requests (summed over the
 # replications) a run may draw before it is refused as a likely mistake.
-DEFAULT_MAX_REQUESTS = 50_000_000
+DEFAULT_MAX_REQUESTS = 20_000_000.0
 
 
 def kind_of(spec: WorkloadSpec) -> Kind:
@@ -152,8 +153,16 @@ def check_volume(spec: WorkloadSpec, replications: int, limit: float, where: str
             f"workload{name}: about {per_rep:.3g} requests × {replications} replications = "
             f"{total:.3g}, above simulation.max_requests = {limit:.3g}; lower the rate, the "
             "horizon or the replications, or raise the limit "
-            f"(--set simulation.max_requests={max(total, limit) * 1.01:.2g})"
+            f"(--max-requests {_round_up(total)})"
         )
+
+
+def _round_up(x: float) -> str:
+    """x rounded up to two significant figures, for a limit the user can paste."""
+    if not math.isfinite(x):
+        return "N"
+    scale = 10 ** max(math.floor(math.log10(max(x, 1.0))) - 1, 0)
+    return f"{math.ceil(x / scale) * scale:.0f}"
 
 
 __all__ = [
