@@ -42,7 +42,7 @@ def load_peers():
 
 
 def engine_config(endpoint_type: str, workers: int, per_worker: int, alpha: float = 0.0, **kw):
-    from capplan.distributions import Dist
+    from capplan.distributions import Deterministic
     from capplan.engine import EngineConfig
 
     base = dict(
@@ -56,7 +56,7 @@ def engine_config(endpoint_type: str, workers: int, per_worker: int, alpha: floa
         probe_period_s=5.0,
         node_provisioning_s=0.0,
         high_priority=False,
-        cold_start=Dist(value=60.0),
+        cold_start=Deterministic(value=60.0),
         max_retries=8,
         retry_backoff_base=1.2,
         retry_min_wait_s=1.0,

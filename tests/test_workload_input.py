@@ -231,3 +231,10 @@ def test_piecewise_error_names_file_row_and_column(tmp_path: Path) -> None:
     spec = make_scenario(workload={"kind": "piecewise", "path": str(path)}).case(NAME).workload
     with pytest.raises(CapplanError, match=r"steps.csv: row 3, column rate: must be >= 0"):
         generate(spec, 1)
+
+
+def test_a_horizon_beyond_the_minute_bins_is_one_error() -> None:
+    spec = make_scenario(workload={"rate": 1e-300, "horizon_s": 1e300}).case(NAME).workload
+    check_volume(spec, 1, DEFAULT_MAX_REQUESTS)  # one expected request: the volume is fine
+    with pytest.raises(CapplanError, match=r"workload.horizon_s: .* minute bins"):
+        minute_rates(spec)

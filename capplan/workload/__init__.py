@@ -66,11 +66,6 @@ def horizon(spec: WorkloadSpec) -> float:
     return kind_of(spec).horizon
 
 
-def trace_horizon(spec: WorkloadSpec) -> float:
-    """Kept for callers of the old name: the horizon of any kind."""
-    return horizon(spec)
-
-
 def scale_traffic(spec: WorkloadSpec, factor: float) -> WorkloadSpec:
     """The same workload with every rate multiplied by `factor` (what-if traffic growth)."""
     if not (np.isfinite(factor) and factor > 0):
@@ -190,5 +185,4 @@ __all__ = [
     "rate_at",
     "scale_traffic",
     "stream_rng",
-    "trace_horizon",
 ]

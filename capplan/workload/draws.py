@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from capplan.distributions import Distribution
 
 BIN_S = 60.0  # minute bins for minute_rates: the fluid bound's resolution
+MAX_BINS = 2**24  # 31.9 years of minute bins (128 MiB of edges): beyond, the horizon is a typo
 DEFAULT_CONTEXT_TOKENS = 1000.0
 DEFAULT_GENERATED_TOKENS = 100.0
 # Token counts are int64; beyond 2**53 a float no longer holds every integer, and
@@ -97,6 +98,11 @@ def bin_edges(horizon: float) -> np.ndarray:
     single trace arrival in a sliver of a bin would otherwise read as a huge rate."""
     if horizon <= 0:
         return np.zeros(1)
+    if horizon / BIN_S > MAX_BINS:
+        raise CapplanError(
+            f"workload.horizon_s: {horizon:.3g} s is more than {MAX_BINS} minute bins "
+            f"({MAX_BINS * BIN_S / 86400 / 365.25:.1f} years); shorten the horizon"
+        )
     edges = np.arange(0.0, horizon, BIN_S)
     if len(edges) > 1 and horizon - edges[-1] < 1.0:
         edges = edges[:-1]
