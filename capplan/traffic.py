@@ -112,7 +112,6 @@ def traffic_figure(times: np.ndarray, rates: np.ndarray, title: str = "") -> Fig
 
 def load_rate_file(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """(times, rates) of a piecewise `time_s,rate` CSV, checked by the workload's own rules."""
-    from capplan.workload import _load_piecewise, _mtime
+    from capplan.workload import load_piecewise
 
-    path = Path(path)
-    return _load_piecewise(str(path), _mtime(path))
+    return load_piecewise(path)

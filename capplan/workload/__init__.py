@@ -37,7 +37,7 @@ from capplan.workload.draws import (
 )
 from capplan.workload.kind import DEFAULT_HORIZON_S, Kind
 from capplan.workload.mmpp import Mmpp
-from capplan.workload.piecewise import Piecewise
+from capplan.workload.piecewise import Piecewise, load_piecewise
 from capplan.workload.poisson import Poisson
 from capplan.workload.trace import Trace
 from capplan.workload.trace_file import load_trace
@@ -176,6 +176,7 @@ __all__ = [
     "generate",
     "horizon",
     "kind_of",
+    "load_piecewise",
     "load_trace",
     "mean_tokens",
     "minute_bins",

@@ -25,8 +25,7 @@ class Piecewise(Kind):
     needs = ("path",)
 
     def step(self) -> StepRate:
-        path = Path(self.spec.path)  # type: ignore[arg-type]
-        times, rates = load_piecewise(str(path), mtime(path))
+        times, rates = load_piecewise(self.spec.path)  # type: ignore[arg-type]
         return StepRate(times, rates * self.spec.rate_multiplier)
 
     def arrivals(self, seed: int, replication: int, horizon: float) -> np.ndarray:
@@ -75,8 +74,15 @@ class StepRate:
         return np.where(idx >= 0, inside, 0.0)
 
 
+def load_piecewise(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """(times, rates) of a `time_s,rate` CSV, checked; cached per (path, modification
+    time), read-only because the arrays are shared."""
+    p = Path(path)
+    return _load_piecewise(str(p), mtime(p))
+
+
 @functools.lru_cache(maxsize=32)
-def load_piecewise(path: str, mtime_ns: int) -> tuple[np.ndarray, np.ndarray]:
+def _load_piecewise(path: str, mtime_ns: int) -> tuple[np.ndarray, np.ndarray]:
     """(times, rates) of a `time_s,rate` CSV; mtime_ns in the key so edits are re-read."""
     table = read_csv(path, PIECEWISE_COLUMNS)
     times = numeric_column(table, "time_s", path)
