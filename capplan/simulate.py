@@ -12,6 +12,7 @@ import pandas as pd
 from capplan.engine import EngineConfig, EngineRecord, run_endpoint
 from capplan.errors import CapplanError
 from capplan.launch import is_streaming
+from capplan.llm.profile import check_requests_fit
 from capplan.metrics import combine, requests_frame, summarize, timeline_frame
 from capplan.scenario import Case, Scenario, apply_overrides, load_scenario
 from capplan.service import request_work
@@ -70,6 +71,11 @@ def run_replication(case: Case, replication: int) -> tuple[dict[str, float], Eng
     )
     cfg = EngineConfig.from_case(case)
     streaming = is_streaming(cfg.endpoint_type)
+    tokens = None
+    if svc.kind != "latency":
+        tokens = (requests.context_tokens, requests.generated_tokens)
+    if cfg.llm is not None and len(requests):
+        check_requests_fit(cfg.llm.kv_cache_tokens, float((tokens[0] + tokens[1]).max()))  # type: ignore[index]
     record = run_endpoint(
         cfg,
         requests.arrival,
@@ -77,6 +83,7 @@ def run_replication(case: Case, replication: int) -> tuple[dict[str, float], Eng
         work.first_token if streaming else None,
         requests.horizon,
         stream_rng(seed, replication, "cold_start"),
+        tokens,
     )
     return summarize(record, requests.warmup, streaming), record
 

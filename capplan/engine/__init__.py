@@ -33,13 +33,18 @@ def run_endpoint(
     first_token_work: np.ndarray | None,
     horizon: float,
     cold_rng: np.random.Generator,
+    tokens: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> EngineRecord:
     """Simulate one endpoint configuration from t = 0 to `horizon`.
 
     first_token_work is None unless time to first token is tracked (STREAMING).
+    tokens: (prompt, output) token counts per request; the llm service needs them,
+    and the record carries them for TPOT and requests.csv.
     """
     env = MergedEnvironment()
-    endpoint = Endpoint(env, cfg, arrival, total_work, first_token_work, cfg.cold_start, cold_rng)
+    endpoint = Endpoint(
+        env, cfg, arrival, total_work, first_token_work, cfg.cold_start, cold_rng, tokens
+    )
     bounds = Bounds(cfg.min_workers, cfg.max_workers, cfg.per_worker)
     autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds)
     endpoint.boot()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from capplan.distributions import Dist
 from capplan.launch import async_task_slots, is_async
+from capplan.llm.batch import LlmParams
 
 if TYPE_CHECKING:  # for the type hint only: the engine never imports the scenario layer
     from capplan.scenario import Case
@@ -40,6 +41,7 @@ class EngineConfig:
     drain_grace_s: float
     autoscaler: str  # launch | static
     cost_per_hour: float  # one worker, $/h
+    llm: LlmParams | None = None  # set for the llm service kind: each worker is a serving engine
 
     @property
     def is_async(self) -> bool:
@@ -83,4 +85,14 @@ class EngineConfig:
             drain_grace_s=sim.drain_grace_async_s if queued else sim.drain_grace_sync_s,
             autoscaler=sim.autoscaler,
             cost_per_hour=cost_per_hour,
+            llm=_llm_params(case),
         )
+
+
+def _llm_params(case: Case) -> LlmParams | None:
+    if case.service.kind != "llm":
+        return None
+    from capplan.llm.profile import llm_params
+
+    ec = case.template.endpoint_config
+    return llm_params(case.service, ec.gpu_type if ec.gpus else None, max(ec.gpus, 1))

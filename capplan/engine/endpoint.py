@@ -19,6 +19,7 @@ from capplan.engine.clock import INF, MergedEnvironment
 from capplan.engine.config import EngineConfig
 from capplan.engine.integral import TimeIntegral
 from capplan.engine.lifecycle import Pool
+from capplan.engine.llm_worker import LlmRequests
 from capplan.engine.records import (
     EXPIRED,
     OK,
@@ -63,6 +64,7 @@ class Endpoint(Pool):
         first_token_work: np.ndarray | None,
         cold_start: Dist,
         cold_rng: np.random.Generator,
+        tokens: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         super().__init__(env, cfg, cold_start, cold_rng)
         n = len(arrival)
@@ -91,6 +93,16 @@ class Endpoint(Pool):
 
         # Bound once: the hot loop calls this for every request.
         self.arrive = self._arrive_async if cfg.is_async else self._arrive_sync
+        self.tokens = tokens
+        self.llm: LlmRequests | None = None
+        if cfg.llm is not None:
+            if tokens is None:
+                raise ValueError("the llm service needs the requests' token counts")
+            self.llm = LlmRequests(self, cfg.llm, *tokens)
+            # Instance attributes shadow the processor-sharing methods: no test in the hot loop.
+            self._start = self.llm.start  # type: ignore[method-assign]
+            self._admit = self.llm.admit  # type: ignore[method-assign]
+            self.on_milestone = self.llm.on_milestone  # type: ignore[method-assign]
 
     # ------------------------------------------------------------ arrivals
     def _arrive_sync(self, i: int) -> None:
@@ -234,7 +246,10 @@ class Endpoint(Pool):
     def _kill(self, w: Worker) -> None:
         """Grace period over: sync requests fail (503); async tasks go back on the queue."""
         now = self.env._now
-        unfinished = sorted(i for _, kind, i in w.jobs if kind == FINISH)
+        if self.llm is not None:
+            unfinished = self.llm.unfinished(w)
+        else:
+            unfinished = sorted(i for _, kind, i in w.jobs if kind == FINISH)
         self.busy.change(now, -len(unfinished))
         self.busy_draining.change(now, -w.k)
         w.jobs.clear()
@@ -253,6 +268,9 @@ class Endpoint(Pool):
 
     def _feed(self, w: Worker) -> None:
         now = self.env._now
+        if self.llm is not None:
+            self.llm.refresh(w, now)
+            return
         w.catch_up(now)
         self._pull(w, now)
         w.speed = self.speed[w.k]
@@ -310,6 +328,8 @@ class Endpoint(Pool):
             horizon=horizon,
             concurrency_limit=self.limit,
             cost_per_hour=self.cfg.cost_per_hour,
+            prompt_tokens=self.tokens[0] if self.tokens is not None else None,
+            output_tokens=self.tokens[1] if self.tokens is not None else None,
         )
 
     def _expire_queued(self, horizon: float) -> None:

@@ -45,6 +45,8 @@ class EngineRecord:
     horizon: float
     concurrency_limit: int
     cost_per_hour: float
+    prompt_tokens: np.ndarray | None = None  # per request, when the service counts tokens
+    output_tokens: np.ndarray | None = None
 
 
 def worker_table(workers: Sequence[Worker]) -> dict[str, np.ndarray]:

@@ -23,7 +23,7 @@ from capplan.scenario.workload_spec import WorkloadSpec
 from capplan.template_files import load_templates
 from capplan.templates import ModelTemplate
 
-_TOP_KEYS = {"name", "seed", "templates", "costs", *PER_TEMPLATE, *WHOLE_SCENARIO}
+_TOP_KEYS = {"name", "seed", "templates", "costs", "model", *PER_TEMPLATE, *WHOLE_SCENARIO}
 PRICE_KEYS = ("cpu_per_hour", "memory_gib_per_hour")
 
 
@@ -64,6 +64,8 @@ def build_scenario(
     if templates is None:
         templates = _load_scenario_templates(_table(raw, "templates"), base_dir)
     names = [t.name for t in templates]
+    if "model" in raw:  # [model] is the service's model card, written as its own table
+        raw = {**raw, "service": {**_table(raw, "service"), "model": _table(raw, "model")}}
     per_table = {t: _split_overrides(_table(raw, t), t, names) for t in PER_TEMPLATE}
     workloads = {n: resolve_workload(_merged(per_table, "workload", n), base_dir) for n in names}
     services = {t.name: pin_reference(_merged(per_table, "service", t.name), t) for t in templates}
@@ -154,6 +156,10 @@ def pin_reference(spec: ServiceSpec, template: ModelTemplate) -> ServiceSpec:
     ref = spec.reference_gpu or (ec.gpu_type if ec.gpus else None)
     ref_gpus = spec.reference_gpus or max(ec.gpus, 1)
     memory = spec.model_memory_gb
+    if spec.kind == "llm":
+        from capplan.llm.profile import pin_llm_reference
+
+        return pin_llm_reference(spec, ref, ref_gpus)
     if memory is None and ec.gpus and ec.gpu_type:
         memory = gpu(ec.gpu_type).memory_gb * ec.gpus
     return spec.model_copy(

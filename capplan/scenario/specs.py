@@ -9,6 +9,12 @@ from pydantic import Field, field_validator, model_validator
 from capplan.distributions import DISTRIBUTIONS, Deterministic, Dist, Distribution, parse_dist
 from capplan.hardware import check_gpu_type
 from capplan.launch import ASYNC_CONCURRENCY_CAP
+from capplan.llm.card import (
+    DECODE_EFFICIENCY,
+    GPU_MEMORY_UTILIZATION,
+    PREFILL_EFFICIENCY,
+    ModelCard,
+)
 from capplan.scenario.base import Spec
 from capplan.workload import DEFAULT_MAX_REQUESTS
 
@@ -17,7 +23,7 @@ from capplan.workload import DEFAULT_MAX_REQUESTS
 class ServiceSpec(Spec):
     """How long a request takes on a worker, and how workers start."""
 
-    kind: Literal["latency", "tokens"] = "latency"
+    kind: Literal["latency", "tokens", "llm"] = "latency"
     distribution: Literal["exponential", "lognormal", "deterministic", "uniform"] = "exponential"
     mean_s: float | None = Field(None, gt=0)  # latency kind, at concurrency 1
     median_s: float | None = Field(None, gt=0)  # latency kind (not uniform)
@@ -38,6 +44,15 @@ class ServiceSpec(Spec):
     cold_start: Dist = Deterministic(value=60.0)  # image pull + load
     node_provisioning_s: float = Field(0.0, ge=0)  # GPU node start when no warm capacity
     model_memory_gb: float | None = Field(None, gt=0)  # default: template gpus × memory
+    # llm kind (capplan.llm): a serving engine with continuous batching and a KV cache.
+    model: ModelCard | None = None  # the [model] table: KV cache size and roofline speeds
+    max_num_seqs: int = Field(256, ge=1)  # vLLM default
+    kv_cache_tokens: float | None = Field(None, gt=0)  # per worker; default: from the model
+    kv_admission: Literal["reserve", "preempt"] = "reserve"  # see capplan.llm.batch
+    gpu_memory_utilization: float = Field(GPU_MEMORY_UTILIZATION, gt=0, le=1)
+    max_num_batched_tokens: int = Field(2048, ge=1)  # vLLM chunked-prefill budget per step
+    decode_efficiency: float = Field(DECODE_EFFICIENCY, gt=0, le=1)  # roofline assumption
+    prefill_efficiency: float = Field(PREFILL_EFFICIENCY, gt=0, le=1)  # roofline assumption
 
     @field_validator("reference_gpu")
     @classmethod
@@ -46,6 +61,11 @@ class ServiceSpec(Spec):
 
     @model_validator(mode="after")
     def _by_kind(self) -> ServiceSpec:
+        if self.kind == "llm":
+            from capplan.llm.profile import check_llm_service
+
+            check_llm_service(self)
+            return self
         if self.kind == "tokens":
             if self.prefill_tokens_per_s is None or self.decode_tokens_per_s is None:
                 raise ValueError("kind 'tokens' needs prefill_tokens_per_s and decode_tokens_per_s")

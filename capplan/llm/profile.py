@@ -1,0 +1,106 @@
+"""From a scenario's `[service] kind = "llm"` (and `[model]`) to one worker's LlmParams.
+
+Speeds measured on a reference GPU scale to other GPU types by the same ratios
+as the tokens kind (prefill ∝ FP16 FLOPS, decode ∝ bandwidth); without
+measured speeds the roofline of the model card on the reference GPU stands in
+for them, which is the same roofline on every GPU type after scaling. The KV
+cache is given (`kv_cache_tokens`) or computed from the card for each GPU type.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from capplan.errors import CapplanError
+from capplan.hardware import GIB, GPU_TYPES
+from capplan.llm.batch import INF, LlmParams
+from capplan.llm.card import kv_cache_tokens, roofline_speeds
+
+if TYPE_CHECKING:
+    from capplan.scenario import ServiceSpec
+
+
+def check_llm_service(spec: ServiceSpec) -> None:
+    """Validation of the llm kind's own rules (ValueError names the key)."""
+    speeds = (spec.prefill_tokens_per_s, spec.decode_tokens_per_s)
+    if spec.model is None and None in speeds:
+        raise ValueError(
+            "kind 'llm' needs prefill_tokens_per_s and decode_tokens_per_s, or a [model] card"
+        )
+    if spec.max_num_batched_tokens < spec.max_num_seqs:
+        raise ValueError("max_num_batched_tokens must be >= max_num_seqs (as vLLM requires)")
+
+
+def pin_llm_reference(spec: ServiceSpec, ref: str | None, ref_gpus: int) -> ServiceSpec:
+    """Fix the reference GPU, fill in roofline speeds and the memory the model needs."""
+    from capplan.service import gpus_to_fit
+
+    if ref is None:
+        raise CapplanError("service.kind: 'llm' needs a GPU template (gpus >= 1) or reference_gpu")
+    update: dict[str, object] = {"reference_gpu": ref, "reference_gpus": ref_gpus}
+    card = spec.model
+    if card is not None:
+        prefill, decode = roofline_speeds(
+            card,
+            ref,
+            ref_gpus,
+            decode_efficiency=spec.decode_efficiency,
+            prefill_efficiency=spec.prefill_efficiency,
+        )
+        if spec.prefill_tokens_per_s is None:
+            update["prefill_tokens_per_s"] = prefill
+        if spec.decode_tokens_per_s is None:
+            update["decode_tokens_per_s"] = decode
+        if spec.model_memory_gb is None:
+            # memory_gb figures are used as GiB, as in kv_cache_tokens
+            update["model_memory_gb"] = card.weight_bytes / GIB / spec.gpu_memory_utilization
+    memory = update.get("model_memory_gb", spec.model_memory_gb)
+    if memory is not None and not any(gpus_to_fit(float(memory), g) for g in GPU_TYPES):  # type: ignore[arg-type]
+        raise CapplanError(
+            f"model: needs {float(memory):.0f} GB at gpu_memory_utilization "  # type: ignore[arg-type]
+            f"{spec.gpu_memory_utilization:g}; it fits no GPU type with up to 8 GPUs"
+        )
+    return spec.model_copy(update=update)
+
+
+def llm_params(spec: ServiceSpec, gpu_type: str | None, gpus: int) -> LlmParams:
+    """One worker of gpus × gpu_type, with the scenario's service profile."""
+    from capplan.service import speed_ratios
+
+    prefill_ratio, decode_ratio = speed_ratios(
+        gpu_type, gpus, spec.reference_gpu, spec.reference_gpus or 1
+    )
+    return LlmParams(
+        prefill_tokens_per_s=float(spec.prefill_tokens_per_s) * prefill_ratio,  # type: ignore[arg-type]
+        decode_tokens_per_s=float(spec.decode_tokens_per_s) * decode_ratio,  # type: ignore[arg-type]
+        batching_alpha=spec.batching_alpha,
+        overhead_s=spec.overhead_s,
+        max_num_seqs=spec.max_num_seqs,
+        kv_cache_tokens=worker_kv_tokens(spec, gpu_type, gpus),
+        max_num_batched_tokens=spec.max_num_batched_tokens,
+        kv_admission=spec.kv_admission,
+    )
+
+
+def worker_kv_tokens(spec: ServiceSpec, gpu_type: str | None, gpus: int) -> float:
+    """KV cache tokens of one worker: as given, from the model card, or unbounded."""
+    if spec.kv_cache_tokens is not None:
+        return float(spec.kv_cache_tokens)
+    if spec.model is None or gpu_type is None:
+        return INF
+    tokens = kv_cache_tokens(spec.model, gpu_type, gpus, spec.gpu_memory_utilization)
+    if tokens < 1:
+        raise CapplanError(
+            f"model: the weights ({spec.model.weight_bytes / 1e9:.1f} GB) leave no KV cache "
+            f"on {gpus} × {gpu_type} at gpu_memory_utilization {spec.gpu_memory_utilization:g}"
+        )
+    return tokens
+
+
+def check_requests_fit(kv_tokens: float, prompt_plus_output: float) -> None:
+    """A worker must hold its largest request, or that request never finishes."""
+    if prompt_plus_output > kv_tokens:
+        raise CapplanError(
+            f"service.kv_cache_tokens: {kv_tokens:,.0f} tokens per worker cannot hold one request "
+            f"of {prompt_plus_output:,.0f} tokens (prompt + output); give more memory or GPUs"
+        )
