@@ -1,0 +1,53 @@
+"""The capacity planner: the cheapest configuration that meets the SLO, with evidence.
+
+For each template:
+1. Candidates (`bound`): every GPU type (× the GPU count that holds the model)
+   and every per_worker in the grid. The analytic screen (capplan.analytic)
+   drops GPU types where a request alone misses the SLO, and per_worker
+   targets above the concurrency the SLO allows, and gives each candidate a
+   cost estimate.
+2. Search (`search`), cheapest estimate first, in waves: the smallest static
+   pool that meets the SLO (the search starts at Erlang C's count for the peak
+   minute), then bisection over min_workers for max_workers in {M, 2M} (more
+   workers never make latency worse). Candidates whose estimate cannot beat
+   the best found are skipped — except on the template's own GPU type, which
+   a review always wants to see.
+3. Confirmation (`confirmation`): the best few, and the best on each GPU type,
+   with the planner's replications; one that falls short gets one more worker
+   at a time.
+4. Evidence (`evidence`): the current configuration and the SGP rule of thumb
+   simulated the same way, and the recommendation at 1.5× and 2× traffic.
+5. The document (`document`): one per template.
+Every simulation uses the same seeds (common random numbers), so candidates
+are compared on the same requests, and results never depend on the executor.
+The SLO test itself is `verdict`; the knobs and how one is simulated, `config`.
+"""
+
+from capplan.planner.config import (
+    HOURS_PER_MONTH,
+    SENSITIVITY,
+    Config,
+    config_case,
+    current_config,
+    run_config,
+)
+from capplan.planner.document import plan_template, recommend
+from capplan.planner.evidence import rule_of_thumb
+from capplan.planner.search import smallest_passing, workers_needed
+from capplan.planner.verdict import meets_slo, passes_slo
+
+__all__ = [
+    "HOURS_PER_MONTH",
+    "SENSITIVITY",
+    "Config",
+    "config_case",
+    "current_config",
+    "meets_slo",
+    "passes_slo",
+    "plan_template",
+    "recommend",
+    "rule_of_thumb",
+    "run_config",
+    "smallest_passing",
+    "workers_needed",
+]

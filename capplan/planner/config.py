@@ -1,0 +1,103 @@
+"""Configurations: the knobs the planner sets, and how one is simulated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from capplan.hardware import HOURS_PER_MONTH
+from capplan.launch import is_sync
+from capplan.scenario import Case
+from capplan.simulate import run_replication
+from capplan.workload import scale_traffic
+
+WAVE = 4  # candidates simulated per wave; fixed so results never depend on --workers
+CONFIRM_TOP = 3  # best explored configurations confirmed with full replications
+MAX_BUMPS = 8  # capacity steps tried when a confirmation fails (4 more workers)
+SENSITIVITY = (1.5, 2.0)
+SYNC_TOLERANCE = 1.1  # the HPA lets average concurrency drift 10 % above per_worker
+
+
+# ---------------------------------------------------------------- configurations
+@dataclass(frozen=True, slots=True, order=True)
+class Config:
+    """The knobs the planner sets on a template."""
+
+    gpu_type: str
+    gpus: int
+    min_workers: int
+    max_workers: int
+    per_worker: int
+
+    def overrides(self) -> dict[str, Any]:
+        return {
+            "endpoint_config.gpu_type": self.gpu_type,
+            "endpoint_config.gpus": self.gpus,
+            "endpoint_config.min_workers": self.min_workers,
+            "endpoint_config.max_workers": self.max_workers,
+            "endpoint_config.per_worker": self.per_worker,
+        }
+
+    def knobs(self) -> dict[str, Any]:
+        """The configuration fields of a document (no GPU: gpu_type None)."""
+        return {
+            "gpu_type": self.gpu_type or None,
+            "gpus": self.gpus,
+            "min_workers": self.min_workers,
+            "max_workers": self.max_workers,
+            "per_worker": self.per_worker,
+        }
+
+    def with_workers(self, min_workers: int, max_workers: int) -> Config:
+        return replace(self, min_workers=min_workers, max_workers=max_workers)
+
+
+def current_config(case: Case) -> Config:
+    ec = case.template.endpoint_config
+    return Config(ec.gpu_type or "", ec.gpus, ec.min_workers, ec.max_workers, ec.per_worker)
+
+
+def config_case(case: Case, cfg: Config, traffic: float = 1.0) -> Case:
+    """The case with cfg applied to its template and its traffic scaled."""
+    template = case.template
+    if cfg != current_config(case):
+        template = template.with_updates(
+            {k: v for k, v in cfg.overrides().items() if cfg.gpus or "gpu" not in k}
+        )
+    workload = scale_traffic(case.workload, traffic) if traffic != 1.0 else case.workload
+    return replace(case, template=template, workload=workload)
+
+
+def run_config(case: Case, cfg: Config, replication: int, traffic: float = 1.0) -> dict:
+    """Summary of one replication of cfg: a pure function of its arguments."""
+    return run_replication(config_case(case, cfg, traffic), replication)[0]
+
+
+def preference(cost: float, cfg: Config) -> tuple:
+    """Cheapest first; at equal cost (to the cent per month), more warm workers —
+    the same money buys less reliance on scaling from cold."""
+    return (round(cost * HOURS_PER_MONTH, 2), -cfg.min_workers, cfg.max_workers, cfg)
+
+
+def config_of(doc: dict) -> Config:
+    return Config(
+        doc["gpu_type"] or "",
+        doc["gpus"],
+        doc["min_workers"],
+        doc["max_workers"],
+        doc["per_worker"],
+    )
+
+
+def distinct(cfgs: list[Config]) -> list[Config]:
+    seen, out = set(), []
+    for c in cfgs:
+        if c not in seen:
+            seen.add(c)
+            out.append(c)
+    return out
+
+
+def sync_case(case: Case) -> bool:
+    """SYNC or STREAMING (the HPA and KEDA scale it), not ASYNC or BATCH (Celery)."""
+    return is_sync(case.template.effective_endpoint_type)

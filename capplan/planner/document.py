@@ -1,0 +1,100 @@
+"""The recommendation document for each template, and the planner's entry point."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from capplan.planner.bound import candidates
+from capplan.planner.config import HOURS_PER_MONTH, current_config
+from capplan.planner.confirmation import confirm
+from capplan.planner.evidence import (
+    alternatives,
+    best_achievable,
+    evaluate,
+    point,
+    rule_of_thumb,
+    sensitivity,
+)
+from capplan.planner.search import Search, autoscaled_stage, static_stage
+from capplan.scenario import Case, Scenario, load_scenario
+from capplan.sweep import Progress, Runner, executor_for
+from capplan.workload import check_volume
+
+
+def plan_template(case: Case, scenario: Scenario, runner: Runner) -> dict[str, Any]:
+    """The recommendation document for one template."""
+    started = time.perf_counter()
+    reps = scenario.planner.replications
+    check_volume(case.workload, reps, case.simulation.max_requests, case.name)
+    cap = scenario.planner.max_workers_cap
+    cands, screens, cut = candidates(case, scenario)
+    search = Search(candidates=len(cands) + cut, screened_out=cut, explored=[])
+    lower_bound = min((s.fluid_cost_per_hour for s in screens), default=math.inf)
+
+    statics = static_stage(case, cands, cap, runner, search)
+    finals = autoscaled_stage(case, cands, statics, cap, runner, search)
+    recommended, confirmed, failed = confirm(case, finals, reps, cap, runner, search)
+
+    current = evaluate(runner, case, [current_config(case)], reps)[0]
+    thumb_cfg = rule_of_thumb(case)
+    thumb = evaluate(runner, case, [thumb_cfg], reps)[0]
+    search.simulations += 2 * reps
+    doc: dict[str, Any] = {
+        "template": case.name,
+        "feasible": recommended is not None,
+        "current": current,
+        "rule_of_thumb": thumb,
+        "recommended": recommended,
+        "lower_bound_cost_per_hour": lower_bound,
+        "saving_per_month": (current["cost_per_hour"] - recommended["cost_per_hour"])
+        * HOURS_PER_MONTH
+        if recommended
+        else None,
+        "alternatives": alternatives(finals, confirmed, failed, screens, recommended, reps),
+        "sensitivity": sensitivity(case, recommended, reps, cap, runner, search),
+        "explored": [point(c, s) for c, s in search.explored or []],
+    }
+    if recommended is None:
+        doc["best_achievable"], doc["why"] = best_achievable(
+            case, scenario, search, screens, [current, thumb]
+        )
+    search.seconds = time.perf_counter() - started
+    doc["search"] = {
+        "candidates": search.candidates,
+        "screened_out": search.screened_out,
+        "pruned": search.pruned,
+        "simulations": search.simulations,
+        "seconds": round(search.seconds, 2),
+    }
+    return doc
+
+
+# ---------------------------------------------------------------- entry point
+def recommend(
+    scenario: Scenario | str | Path,
+    template: str | None = None,
+    *,
+    workers: int | None = None,
+    dask_address: str | None = None,
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
+    """One recommendation document per template (see the README for its keys)."""
+    scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if template is not None:
+        scen.template(template)
+    with executor_for(workers, dask_address) as executor:
+        runner = Runner(executor, progress)
+        docs = [plan_template(case, scen, runner) for case in scen.cases(template)]
+    return [_public(d) for d in docs]
+
+
+def _public(doc: dict[str, Any]) -> dict[str, Any]:
+    """Drop internal per-replication lists before the document leaves the planner."""
+    if isinstance(doc, dict):
+        return {k: _public(v) for k, v in doc.items() if k != "_runs"}
+    if isinstance(doc, list):
+        return [_public(v) for v in doc]
+    return doc

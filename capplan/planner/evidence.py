@@ -1,0 +1,233 @@
+"""Evidence: configurations simulated with full replications, and what they show."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from capplan.analytic import (
+    GpuOption,
+    Screen,
+    work_sample,
+)
+from capplan.metrics import combine
+from capplan.planner.config import (
+    HOURS_PER_MONTH,
+    MAX_BUMPS,
+    SENSITIVITY,
+    Config,
+    config_of,
+    current_config,
+    run_config,
+)
+from capplan.planner.search import Search, workers_needed
+from capplan.planner.verdict import passes_slo, slo_values, violation
+from capplan.scenario import Case, Scenario
+from capplan.sweep import Runner
+from capplan.workload import minute_rates
+
+
+# ---------------------------------------------------------------- evidence
+def evaluate(
+    runner: Runner, case: Case, cfgs: Sequence[Config], reps: int, traffic: float = 1.0
+) -> list[dict[str, Any]]:
+    """Each config with `reps` replications: metrics with CIs, cost and the SLO verdict."""
+    tasks = [(case, cfg, r, traffic) for cfg in cfgs for r in range(reps)]
+    summaries = runner.map(run_config, tasks)
+    out = []
+    for n, cfg in enumerate(cfgs):
+        runs = summaries[n * reps : (n + 1) * reps]
+        out.append(describe(case, cfg, runs, traffic))
+    return out
+
+
+def describe(case: Case, cfg: Config, runs: Sequence[dict], traffic: float = 1.0) -> dict[str, Any]:
+    metrics = combine(runs)
+    cost = metrics["cost_per_hour"]
+    return {
+        **cfg.knobs(),
+        "metrics": metrics,
+        "cost_per_hour": cost,
+        "cost_per_month": cost * HOURS_PER_MONTH,
+        "meets_slo": passes_slo(case, cfg, runs, traffic),
+        "slo": slo_values(runs, case.slo),
+        "_runs": list(runs),
+    }
+
+
+def rule_of_thumb(case: Case) -> Config:
+    """SGP docs: per_worker = peak concurrent requests / max_workers, template's min/max.
+
+    Peak concurrency by Little's law: the busiest minute's rate × the mean
+    request time at concurrency 1 on the template's GPU.
+    """
+    cfg = current_config(case)
+    ec = case.template.endpoint_config
+    total, _ = work_sample(case, GpuOption(ec.gpu_type or "", ec.gpus, 0.0))
+    rates = minute_rates(case.workload, case.seed)
+    peak = float(rates.max()) if rates.size else 0.0
+    mean_work = float(total.mean()) if len(total) else 0.0
+    per_worker = max(1, math.ceil(peak * mean_work / max(cfg.max_workers, 1)))
+    return replace(cfg, per_worker=per_worker)
+
+
+def alternatives(
+    finals: list[tuple[Config, float]],
+    confirmed: list[dict],
+    failed: set[str],
+    screens: list[Screen],
+    recommended: dict | None,
+    reps: int,
+) -> list[dict[str, Any]]:
+    """The best confirmed configuration on each other GPU type (or why there is none)."""
+    rec_gpu = recommended["gpu_type"] if recommended else None
+    out = []
+    for scr in screens:
+        name = scr.option.gpu_type
+        if name == rec_gpu:
+            continue
+        conf = [d for d in confirmed if d["gpu_type"] == name]
+        explored = [(c, cost) for c, cost in finals if c.gpu_type == name]
+        entry: dict[str, Any] = {"gpu_type": name, "gpus": scr.option.gpus}
+        if conf:
+            entry.update({**conf[0], "confirmed": True})
+        elif explored and name in failed:
+            cfg, cost = explored[0]
+            entry.update(
+                {
+                    "min_workers": cfg.min_workers,
+                    "max_workers": cfg.max_workers,
+                    "per_worker": cfg.per_worker,
+                    "cost_per_hour": cost,
+                    "cost_per_month": cost * HOURS_PER_MONTH,
+                    "meets_slo": False,
+                    "confirmed": False,
+                    "note": (
+                        f"met the SLO in one replication but not at the SLO's confidence over "
+                        f"{reps} replications, even with up to {MAX_BUMPS} more warm workers"
+                    ),
+                }
+            )
+        else:
+            entry.update(
+                {
+                    "cost_per_hour": None,
+                    "lower_bound_cost_per_hour": scr.fluid_cost_per_hour,
+                    "meets_slo": False if not scr.feasible else None,
+                    "note": (
+                        "a request alone on this GPU misses the SLO"
+                        if not scr.feasible
+                        else "skipped: its lower bound cannot beat the recommendation"
+                    ),
+                }
+            )
+        out.append(entry)
+    return out
+
+
+def sensitivity(
+    case: Case, recommended: dict | None, reps: int, cap: int, runner: Runner, search: Search
+) -> list[dict[str, Any]]:
+    if recommended is None:
+        return []
+    cfg = config_of(recommended)
+    # Both traffic levels in one batch, then the searches for what the failing ones
+    # need, one task per level: each stage runs in parallel on the runner.
+    tasks = [(case, cfg, r, f) for f in SENSITIVITY for r in range(reps)]
+    summaries = runner.map(run_config, tasks)
+    search.simulations += len(tasks)
+    docs = [
+        describe(case, cfg, summaries[n * reps : (n + 1) * reps], factor)
+        for n, factor in enumerate(SENSITIVITY)
+    ]
+    failing = [f for f, doc in zip(SENSITIVITY, docs, strict=True) if not doc["meets_slo"]]
+    found = runner.map(workers_needed, [(case, cfg, f, cap) for f in failing])
+    needs = dict(zip(failing, found, strict=True))
+    out = []
+    for factor, doc in zip(SENSITIVITY, docs, strict=True):
+        entry: dict[str, Any] = {
+            "traffic": factor,
+            "meets_slo": doc["meets_slo"],
+            "metrics": doc["metrics"],
+            "cost_per_hour": doc["cost_per_hour"],
+        }
+        if factor in needs:
+            needed = needs[factor]
+            entry["needs"] = (
+                {"min_workers": needed.min_workers, "max_workers": needed.max_workers}
+                if needed
+                else None
+            )
+            entry["note"] = (
+                f"needs min_workers {needed.min_workers}, max_workers {needed.max_workers}"
+                if needed is not None
+                else f"misses the SLO even with {cap} workers: change GPU type or per_worker"
+            )
+        out.append(entry)
+    return out
+
+
+def best_achievable(
+    case: Case, scenario: Scenario, search: Search, screens: list[Screen], simulated: list[dict]
+) -> tuple[dict | None, str]:
+    """When nothing meets the SLO: the closest configuration tried, and why.
+
+    `simulated` are the documents of the configurations evaluated with full
+    replications (the current one and the rule of thumb): there is always one.
+    """
+    slo, planner = case.slo, scenario.planner
+    tried = [(violation([s], slo), c, s) for c, s in search.explored or []]
+    tried += [(violation(d["_runs"], slo), config_of(d), d["metrics"]) for d in simulated]
+    # Closest first; then the cheapest.
+    score, cfg, summary = min(tried, key=lambda t: (t[0], t[2]["cost_per_hour"], t[1]))
+    reasons = []
+    if not screens:
+        reasons.append(
+            f"no GPU type considered holds the model ({case.service.model_memory_gb or 0:g} GB): "
+            "widen [planner] gpu_types or allow change_gpu_count"
+        )
+    elif not any(s.feasible for s in screens):
+        reasons.append(
+            "even a single request alone on a worker misses the SLO on every GPU type "
+            "considered: the service time itself is longer than the target"
+        )
+    else:
+        cap = planner.max_workers_cap
+        if any(c.max_workers >= cap for c, _ in search.explored or []):
+            reasons.append(
+                f"even {cap} worker{'s' if cap > 1 else ''} (planner.max_workers_cap) miss the SLO"
+            )
+        if any(passes_slo(case, c, [s]) for c, s in search.explored or []):
+            reasons.append(
+                "the configurations that met the SLO in one replication missed it at "
+                f"{slo.confidence:.0%} confidence over {planner.replications} replications"
+            )
+    if summary.get("rejected_503", 0) and cfg.min_workers == 0:
+        reasons.append(
+            f"with min_workers 0, requests after idle gaps wait for a cold start "
+            f"(~{_start_up_s(case):.0f} s to ready) longer than the gateway's retry budget "
+            f"({case.simulation.gateway_timeout_s:g} s) and fail with 503"
+        )
+    why = "; ".join(reasons) or "no configuration tried met every SLO target"
+    best = {**point(cfg, summary), "violation": score}
+    return best, why
+
+
+def _start_up_s(case: Case) -> float:
+    """Expected seconds from a worker's request to ready (node, load, readiness delay)."""
+    svc, bundle = case.service, case.template.bundle_config
+    delay = float(bundle.readiness_initial_delay_seconds) if bundle else 120.0
+    node = 0.0 if case.template.endpoint_config.high_priority else svc.node_provisioning_s
+    return node + max(delay, svc.cold_start.expected)
+
+
+def point(cfg: Config, summary: dict) -> dict[str, Any]:
+    return {
+        **cfg.knobs(),
+        "cost_per_hour": summary["cost_per_hour"],
+        "latency_p99_s": summary["latency_p99_s"],
+        "ttft_p99_s": summary["ttft_p99_s"],
+        "error_rate": summary["error_rate"],
+    }
