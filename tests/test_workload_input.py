@@ -5,6 +5,7 @@ naming the key or file, exit code 2, no traceback and no half-written output."""
 from __future__ import annotations
 
 import math
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,10 @@ ERRORS = [
     ([CHAT, "--replications", "1000000"], ["× 1000000 replications", "max_requests"]),
     ([CHAT, "--set", "workload.rate_multiplier=1e6"], ["requests", "max_requests"]),
     ([CHAT, "--max-requests", "100"], ["max_requests = 100"]),
+    (
+        [CHAT, "--set", "workload.block_s=1e-300", "--replications", "2"],
+        ["workload.block_s", "blocks"],
+    ),  # fmt: skip
     # trace files
     ([CHAT, "--set", "workload.path={one_row}"], ["workload.path", "0 s", "duration_s"]),
     ([CHAT, "--set", "workload.path={same_time}"], ["workload.path", "same TIMESTAMP"]),
@@ -238,3 +243,29 @@ def test_a_horizon_beyond_the_minute_bins_is_one_error() -> None:
     check_volume(spec, 1, DEFAULT_MAX_REQUESTS)  # one expected request: the volume is fine
     with pytest.raises(CapplanError, match=r"workload.horizon_s: .* minute bins"):
         minute_rates(spec)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 10**6), st.integers(-14 * 60, 14 * 60).map(lambda m: m // 15 * 15)
+        ),
+        min_size=2,
+        max_size=8,
+    )
+)
+def test_any_utc_offsets_give_the_utc_differences(rows: list[tuple[int, int]]) -> None:
+    """Rows at UTC second s written with an offset of m minutes read back as s − min(s)."""
+    base = np.datetime64("2023-11-16T00:00:00", "s")
+    lines = []
+    for second, minutes in rows:
+        local = base + np.timedelta64(second + minutes * 60, "s")
+        sign, m = ("+" if minutes >= 0 else "-"), abs(minutes)
+        lines.append(f"{local}{sign}{m // 60:02d}:{m % 60:02d},1,1")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "zones.csv"
+        path.write_text(HEADER + "\n".join(lines) + "\n")
+        t, _, _ = load_trace(path)
+    seconds = np.array([s for s, _ in rows], dtype=float)
+    assert np.array_equal(t, np.sort(seconds - seconds.min()))

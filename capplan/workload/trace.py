@@ -21,6 +21,8 @@ from capplan.workload.trace_file import load_trace
 if TYPE_CHECKING:
     from capplan.scenario import WorkloadSpec
 
+MAX_BLOCKS = 2**22  # bootstrap blocks per window: beyond, block_s is surely a typo
+
 
 class Trace(Kind):
     name = "trace"
@@ -100,6 +102,8 @@ class Trace(Kind):
 
     def expected_draws(self) -> float:
         t, _, _ = self.window()
+        if self.spec.resample == "blocks":
+            check_blocks(self.window_length(), self.spec.block_s)  # checked before any run
         return len(t) * math.ceil(self.spec.rate_multiplier)  # every copy is built whole
 
     def mean_tokens(self) -> tuple[float, float]:
@@ -140,6 +144,17 @@ class Trace(Kind):
         return f"trace replay of {Path(str(s.path)).name} × {s.rate_multiplier:g}{window}"
 
 
+def check_blocks(window: float, block_s: float) -> int:
+    """How many bootstrap blocks cut the window; too many is one error."""
+    blocks = math.ceil(window / block_s)
+    if blocks > MAX_BLOCKS:
+        raise CapplanError(
+            f"workload.block_s: {block_s:g} s cuts the {window:g}-s window into {blocks:.3g} "
+            f"blocks; at most {MAX_BLOCKS}: use longer blocks"
+        )
+    return blocks
+
+
 def resample_blocks(
     rng: np.random.Generator, t: np.ndarray, window: float, block_s: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -151,17 +166,17 @@ def resample_blocks(
     they contain, so their spread is a real confidence interval, while
     replication 0 stays the exact replay.
     """
-    n_blocks = max(1, math.ceil(window / block_s))
+    n_blocks = max(1, check_blocks(window, block_s))
     source = rng.integers(0, n_blocks, n_blocks)
     block_of = np.minimum((t // block_s).astype(np.int64), n_blocks - 1)
     order = np.argsort(block_of, kind="stable")
     bounds = np.searchsorted(block_of[order], np.arange(n_blocks + 1))
-    times, rows = [], []
-    for slot, src in enumerate(source):
-        members = order[bounds[src] : bounds[src + 1]]
-        times.append(t[members] - src * block_s + slot * block_s)
-        rows.append(members)
-    times_all, rows_all = np.concatenate(times), np.concatenate(rows)
+    # Slot by slot, the members of the block drawn for it (vectorised: one pass).
+    first, sizes = bounds[source], bounds[source + 1] - bounds[source]
+    slot = np.repeat(np.arange(n_blocks), sizes)
+    within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    rows_all = order[np.repeat(first, sizes) + within]
+    times_all = t[rows_all] - source[slot] * block_s + slot * block_s
     keep = times_all < window
     sort = np.argsort(times_all[keep], kind="stable")
     return times_all[keep][sort], rows_all[keep][sort]
