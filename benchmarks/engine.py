@@ -57,6 +57,7 @@ def engine_config(endpoint_type: str, workers: int, per_worker: int, alpha: floa
         node_provisioning_s=0.0,
         high_priority=False,
         cold_start=Deterministic(value=60.0),
+        image_pull_s=0.0,
         max_retries=8,
         retry_backoff_base=1.2,
         retry_min_wait_s=1.0,

@@ -665,12 +665,16 @@ def test_streaming_requests_in_flight_at_the_horizon_keep_their_first_token() ->
     assert summary["ttft_mean_s"] == pytest.approx(ttft.mean())
 
 
-def test_the_hpa_metric_leaves_out_draining_pods() -> None:
-    """Kubernetes ignores pods being deleted: their in-flight requests leave the HPA's
-    concurrency metric (Observation.in_flight_area) the moment they start draining."""
+def test_the_hpa_metric_drops_a_deleted_pod_at_once() -> None:
+    """Kubernetes ignores pods being deleted: a draining pod leaves the HPA's per-pod
+    metric at once, its earlier work included; KEDA's Prometheus sum (in_flight_area)
+    still holds every pod's request-seconds."""
     from capplan.engine import EngineConfig
     from capplan.engine.clock import MergedEnvironment
     from capplan.engine.endpoint import Endpoint
+    from capplan.policies.base import Bounds
+    from capplan.policies.hpa import HpaAutoscaler
+    from capplan.policies.replica_calc import PodGroups
 
     case = make_case(
         "SYNC",
@@ -685,14 +689,64 @@ def test_the_hpa_metric_leaves_out_draining_pods() -> None:
     endpoint = Endpoint(
         env, cfg, arrival, np.full(2, 100.0), None, cfg.cold_start, np.random.default_rng(0)
     )
+    hpa = HpaAutoscaler(Bounds(1, 2, 1))
     endpoint.boot()
     endpoint.arrive(0)
     endpoint.arrive(1)  # least request: one on each pod
     env._now = 10.0
     before = endpoint.observe()
-    assert before.in_flight == 2 and before.in_flight_area == pytest.approx(20.0)
+    hpa.observe(before)
+    assert before.pods is not None and sorted(p.id for p in before.pods) == [0, 1]
+    assert hpa.pod_groups(before) == PodGroups((1000, 1000), 0, 0)  # 1 request each, in milli
     endpoint.scale_to(1)  # the newest ready pod drains, still holding its request
     env._now = 20.0
     after = endpoint.observe()
+    hpa.observe(after)
     assert after.in_flight == 2  # both requests are still being served ...
-    assert after.in_flight_area == pytest.approx(20.0 + 1 * 10.0)  # ... one of them counted
+    assert after.pods is not None and [p.id for p in after.pods] == [0]
+    assert hpa.pod_groups(after) == PodGroups((1000,), 0, 0)  # ... only pod 0 is measured
+    assert after.in_flight_area == pytest.approx(2 * 20.0)
+
+
+def test_a_starting_pod_is_pending_then_running_unready_then_ready() -> None:
+    """Node provisioning and the image pull are k8s phase Pending; the model load up to
+    the readiness probe is a running pod that is not ready (no metric: "missing")."""
+    from capplan.engine import EngineConfig
+    from capplan.engine.clock import MergedEnvironment
+    from capplan.engine.endpoint import Endpoint
+    from capplan.policies.base import POD_PENDING, POD_READY, POD_STARTING
+
+    case = make_case(
+        "SYNC",
+        workload={"kind": "poisson", "rate": 1.0, "horizon_s": 100},
+        service={
+            "mean_s": 1.0,
+            "node_provisioning_s": 100.0,
+            "image_pull_s": 30.0,
+            "cold_start": {"distribution": "deterministic", "value": 60.0},
+        },
+        min_workers=1,
+        max_workers=2,
+    )
+    cfg = EngineConfig.from_case(case)
+    env = MergedEnvironment()
+    endpoint = Endpoint(
+        env, cfg, np.zeros(0), np.zeros(0), None, cfg.cold_start, np.random.default_rng(0)
+    )
+    endpoint.boot()
+    endpoint.scale_to(2)
+    ready_at = 100.0 + endpoint._time_to_ready(60.0)  # first probe after the 60 s load
+    assert ready_at > 150.0
+    phases = {}
+    for t in (50.0, 115.0, 150.0, ready_at + 1.0):
+        env.run(until=t)
+        pods = endpoint.observe().pods
+        assert pods is not None
+        phases[t] = {p.id: p.phase for p in pods}
+    assert [phases[t][1] for t in sorted(phases)] == [
+        POD_PENDING,  # waiting for a node
+        POD_PENDING,  # pulling the image
+        POD_STARTING,  # loading the model
+        POD_READY,
+    ]
+    assert all(phases[t][0] == POD_READY for t in phases)

@@ -25,7 +25,6 @@ from capplan.policies import (
 )
 from capplan.policies.celery import celery_wanted, cooldown_hold
 from capplan.policies.hpa import (
-    hpa_raw_desired,
     legacy_limits,
     legacy_scale_up_limit,
     limit_scale_down,
@@ -36,6 +35,7 @@ from capplan.policies.hpa import (
     window_average,
 )
 from capplan.policies.keda import keda_active, metric_active
+from capplan.policies.replica_calc import PodGroups, pods_metric_replicas
 
 P = AutoscalerParams()
 BEHAVIOR = replace(P, hpa_behavior_policies=True)
@@ -82,26 +82,34 @@ def drive(
 # --- HPA: tolerance -------------------------------------------------------------------
 
 
+def raw_desired(current: int, per_pod_milli: int, target: int, ready: int | None = None) -> int:
+    """The replica calculator's answer when `ready` pods all report the same metric."""
+    groups = PodGroups((per_pod_milli,) * (current if ready is None else ready), 0, 0)
+    answer = pods_metric_replicas(current, groups, target * 1000, P.hpa_tolerance, P.hpa_tolerance)
+    assert answer is not None
+    return answer[0]
+
+
 @given(
     current=st.integers(1, 200),
     target=st.integers(1, 100),
-    ratio=st.floats(1 - P.hpa_tolerance + 1e-6, 1 + P.hpa_tolerance - 1e-6),
+    ratio=st.floats(1 - P.hpa_tolerance + 1e-3, 1 + P.hpa_tolerance - 1e-3),
 )
 def test_metric_within_tolerance_keeps_current(current: int, target: int, ratio: float) -> None:
-    assert hpa_raw_desired(current, ratio * target, target, P.hpa_tolerance) == current
+    assert raw_desired(current, round(ratio * target * 1000), target) == current
 
 
 @pytest.mark.parametrize("ratio", [1 + P.hpa_tolerance + 0.01, 1 - P.hpa_tolerance - 0.01])
 def test_metric_just_outside_tolerance_moves(ratio: float) -> None:
     current, target = 10, 4
-    got = hpa_raw_desired(current, ratio * target, target, P.hpa_tolerance)
-    assert got == math.ceil(ratio * current)
+    got = raw_desired(current, round(ratio * target * 1000), target)
+    assert got == math.ceil(round(ratio * target * 1000) / (target * 1000) * current)
     assert got != current
 
 
 def test_raw_desired_scales_ready_pods_not_spec() -> None:
     # k8s multiplies the ratio by the ready pods: 3 ready of 8 at twice the target -> 6.
-    assert hpa_raw_desired(8, 2.0 * 5, 5, P.hpa_tolerance, ready=3) == math.ceil(2.0 * 3)
+    assert raw_desired(8, 2 * 5000, 5, ready=3) == math.ceil(2.0 * 3)
 
 
 def test_hpa_class_applies_tolerance_band() -> None:
@@ -530,3 +538,14 @@ def test_celery_incremental_hold_matches_pure_cooldown_max(ticks, per_worker):
         obs = Observation(now, 0, 0, in_flight, 0.0, queued, None)
         history.append((now, celery_wanted(queued, in_flight, per_worker)))
         assert scaler.decide(obs) == cooldown_hold(history, now, params.celery_cooldown_s)
+
+
+@pytest.mark.parametrize(("iteration_s", "period_s"), [(0.0, 3.0), (1.5, 3.0), (7.0, 7.0)])
+def test_celery_loop_runs_every_three_seconds_or_its_iteration(
+    iteration_s: float, period_s: float
+) -> None:
+    # Launch celery_autoscaler.py sleeps 3 - iteration only when the iteration was shorter.
+    from capplan.policies.celery import CeleryAutoscaler
+
+    params = replace(P, celery_iteration_s=iteration_s)
+    assert CeleryAutoscaler(Bounds(0, 4, 2), params).period_s == period_s

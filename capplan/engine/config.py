@@ -32,6 +32,7 @@ class EngineConfig:
     node_provisioning_s: float  # skipped when high_priority
     high_priority: bool
     cold_start: Dist  # image pull + model load
+    image_pull_s: float  # the first part of each cold start (pod Pending); the rest runs unready
     max_retries: int
     retry_backoff_base: float
     retry_min_wait_s: float
@@ -76,6 +77,7 @@ class EngineConfig:
             node_provisioning_s=case.service.node_provisioning_s,
             high_priority=bool(ec.high_priority),
             cold_start=case.service.cold_start,
+            image_pull_s=case.service.image_pull_s,
             max_retries=sim.max_retries,
             retry_backoff_base=sim.retry_backoff_base,
             retry_min_wait_s=sim.retry_min_wait_s,

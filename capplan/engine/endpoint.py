@@ -33,7 +33,14 @@ from capplan.engine.records import (
     worker_table,
 )
 from capplan.engine.worker import FINISH, FIRST_TOKEN, State, Worker, speed_table
-from capplan.policies.base import Autoscaler, Observation
+from capplan.policies.base import (
+    POD_PENDING,
+    POD_READY,
+    POD_STARTING,
+    Autoscaler,
+    Observation,
+    PodView,
+)
 
 __all__ = [
     "EXPIRED",
@@ -84,10 +91,9 @@ class Endpoint(Pool):
         self.limit = cfg.concurrency_limit
         self.speed = speed_table(cfg.batching_alpha, self.limit)
         self.queue: deque[int] = deque()  # async broker queue (FIFO)
-        self.busy = TimeIntegral()  # requests in service, for the HPA's concurrency metric
-        # The HPA ignores pods being deleted, so their requests leave its metric:
-        # the requests in service on draining pods, and their integral.
-        self.busy_draining = TimeIntegral()
+        # Requests in service on every pod, and their integral: KEDA's Prometheus sum over
+        # the endpoint's series (the HPA's per-pod metric is each Worker's own area).
+        self.busy = TimeIntegral()
         self.last_arrival: float | None = None
         self.timeline: list[tuple[float, ...]] = []
 
@@ -168,7 +174,9 @@ class Endpoint(Pool):
     def _start(self, w: Worker, i: int) -> None:
         now = self.env._now
         if w.k:  # catch the virtual clock up (Worker.catch_up, inlined: hot path)
-            w.v += (now - w.t_last) * w.speed
+            dt = now - w.t_last
+            w.v += dt * w.speed
+            w.area += dt * w.k
         w.t_last = now
         old_speed = w.speed
         self._admit(w, i, now)
@@ -193,8 +201,12 @@ class Endpoint(Pool):
         if gen != w.gen:
             return
         now = self.env._now
-        v = w.v + (now - w.t_last) * w.speed if w.k else w.v  # Worker.catch_up, inlined
-        w.v, w.t_last = v, now
+        if w.k:  # Worker.catch_up, inlined: hot path
+            dt = now - w.t_last
+            w.v += dt * w.speed
+            w.area += dt * w.k
+        w.t_last = now
+        v = w.v
         jobs = w.jobs
         due = v + (EPS * v if v > 1.0 else EPS)
         done = 0
@@ -209,8 +221,6 @@ class Endpoint(Pool):
         if done:
             self.busy.change(now, -done)
             w.k -= done
-            if w.state is DRAINING:
-                self.busy_draining.change(now, -done)
         if self.queue and w.state is READY:
             self._pull(w, now)
         w.speed = self.speed[w.k]
@@ -237,9 +247,6 @@ class Endpoint(Pool):
         if self.queue:
             self._feed(w)
 
-    def _on_drain(self, w: Worker) -> None:
-        self.busy_draining.change(self.env._now, w.k)
-
     def _on_grace_over(self, w: Worker) -> None:
         self._kill(w)
 
@@ -251,7 +258,7 @@ class Endpoint(Pool):
         else:
             unfinished = sorted(i for _, kind, i in w.jobs if kind == FINISH)
         self.busy.change(now, -len(unfinished))
-        self.busy_draining.change(now, -w.k)
+        w.catch_up(now)
         w.jobs.clear()
         w.k = 0
         w.gen += 1
@@ -284,10 +291,20 @@ class Endpoint(Pool):
             current=len(self.pending) + len(self.ready),
             ready=len(self.ready),
             in_flight=self.busy.level,
-            in_flight_area=self.busy.at(now) - self.busy_draining.at(now),
+            in_flight_area=self.busy.at(now),
+            pods=self._pod_views(now),
             queued=len(self.queue),
             last_request_at=self.last_arrival,
         )
+
+    def _pod_views(self, now: float) -> tuple[PodView, ...]:
+        """Every pod not being deleted, in the phase the HPA's replica calculator sees."""
+        views = [
+            PodView(w.id, POD_PENDING if w.state < State.STARTING else POD_STARTING, 0.0, INF)
+            for w in self.pending
+        ]
+        views += [PodView(w.id, POD_READY, w.area_at(now), w.ready_at) for w in self.ready]
+        return tuple(views)
 
     def control(self, autoscaler: Autoscaler) -> Any:
         """The autoscaler's loop: observe, decide, scale, every period."""

@@ -1,9 +1,9 @@
 """Worker lifecycles: start-up (node, image and model, readiness), scale-down, draining.
 
 `Pool` owns the worker lists and the SimPy processes that move a pod through
-its states; the endpoint subclasses it and answers three hooks where the
-requests are concerned: a worker became ready, a worker started draining, a
-draining worker's grace period ran out.
+its states; the endpoint subclasses it and answers two hooks where the
+requests are concerned: a worker became ready, a draining worker's grace period
+ran out.
 """
 
 from __future__ import annotations
@@ -42,9 +42,6 @@ class Pool:
     def _on_ready(self, w: Worker) -> None:
         """w has just passed readiness."""
 
-    def _on_drain(self, w: Worker) -> None:
-        """w stopped taking requests and still holds some."""
-
     def _on_grace_over(self, w: Worker) -> None:
         """w's termination grace period ended with requests still on it."""
 
@@ -63,7 +60,7 @@ class Pool:
     def _launch(self) -> None:
         w = Worker(len(self.workers), self.env._now, cold=True)
         if self.cfg.node_provisioning_s <= 0 or self.cfg.high_priority:
-            w.state = State.STARTING  # no GPU node to wait for: never shown as provisioning
+            w.state = State.PULLING  # no GPU node to wait for: never shown as provisioning
         self.workers.append(w)
         self.pending.append(w)
         self.env.process(self._start_up(w))
@@ -75,9 +72,16 @@ class Pool:
             yield env.timeout(cfg.node_provisioning_s)
             if w.state == State.STOPPED:
                 return
-        w.state = State.STARTING
+        load = self._cold_draw(w.id)
+        pull = min(cfg.image_pull_s, load)
+        w.state = State.PULLING if pull > 0 else State.STARTING
         self.record()
-        yield env.timeout(self._time_to_ready(self._cold_draw(w.id)))
+        if pull > 0:
+            yield env.timeout(pull)
+            if w.state == State.STOPPED:
+                return
+            w.state = State.STARTING  # containers run: the model loads, not yet ready
+        yield env.timeout(self._time_to_ready(load) - pull)
         if w.state == State.STOPPED:
             return
         w.state, w.ready_at = State.READY, env.now
@@ -120,7 +124,6 @@ class Pool:
         if w.k == 0:
             w.state, w.stop_at = State.STOPPED, now
             return
-        self._on_drain(w)
         self.draining.append(w)
         self.env.process(self._drain(w))
 

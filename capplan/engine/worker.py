@@ -16,11 +16,12 @@ INF = float("inf")
 
 
 class State(IntEnum):
-    PROVISIONING = 0  # waiting for a GPU node
-    STARTING = 1  # image pull, model load, readiness probe
-    READY = 2  # serving
-    DRAINING = 3  # scaled down: no new requests, finishing in-flight ones
-    STOPPED = 4
+    PROVISIONING = 0  # waiting for a GPU node (k8s phase Pending)
+    PULLING = 1  # pulling the image (k8s phase Pending)
+    STARTING = 2  # running, not ready: model load, readiness probe
+    READY = 3  # serving
+    DRAINING = 4  # scaled down or failed: no new requests
+    STOPPED = 5
 
 
 FINISH = 1  # milestone kinds on a worker's heap; first tokens sort before finishes
@@ -47,6 +48,7 @@ class Worker:
         "max_k",
         "idle_event",
         "cold",
+        "area",
     )
 
     def __init__(self, wid: int, now: float, cold: bool) -> None:
@@ -66,12 +68,19 @@ class Worker:
         self.max_k = 0
         self.idle_event = None  # SimPy event a draining worker waits on
         self.cold = cold  # started by the autoscaler (a cold start), not at t = 0
+        self.area = 0.0  # ∫ k dt: the pod's own concurrency metric, up to t_last
 
     def catch_up(self, now: float) -> None:
-        """Bring the virtual clock up to real time `now`."""
+        """Bring the virtual clock and ∫ k dt up to real time `now`."""
         if self.k:
-            self.v += (now - self.t_last) * self.speed
+            dt = now - self.t_last
+            self.v += dt * self.speed
+            self.area += dt * self.k
         self.t_last = now
+
+    def area_at(self, now: float) -> float:
+        """∫ k dt from the pod's start up to `now` (>= t_last)."""
+        return self.area + self.k * (now - self.t_last)
 
 
 def speed_table(alpha: float, limit: int) -> list[float]:

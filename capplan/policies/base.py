@@ -19,6 +19,22 @@ Sample = tuple[float, float]
 Recommendation = tuple[float, int]
 
 
+# A pod's phase as the HPA's replica calculator sorts it.
+POD_PENDING = 0  # k8s phase Pending: waiting for a node, or pulling the image
+POD_STARTING = 1  # running, not ready: loading the model, readiness probe not yet passed
+POD_READY = 2  # ready: receives traffic and reports the concurrency metric
+
+
+@dataclass(frozen=True, slots=True)
+class PodView:
+    """One pod that is not being deleted, as the control loop sees it."""
+
+    id: int
+    phase: int  # POD_PENDING | POD_STARTING | POD_READY
+    area: float  # ∫ requests in service dt on this pod so far (request-seconds)
+    ready_at: float  # when it became ready (inf until then)
+
+
 @dataclass(frozen=True, slots=True)
 class Observation:
     """What the control loop can see at one tick (all counts are whole endpoint totals)."""
@@ -27,11 +43,13 @@ class Observation:
     current: int  # current desired replicas (the spec the autoscaler last set)
     ready: int  # ready pods (serving)
     in_flight: int  # requests being served right now (on all pods, incl. draining)
-    # cumulative ∫ in-flight dt since t=0 (request-seconds) on pods not being deleted:
-    # the HPA ignores terminating pods' metrics (k8s replica calculator)
+    # cumulative ∫ in-flight dt since t=0 (request-seconds) over every pod, deleted ones
+    # included: what a Prometheus sum over the endpoint's series sees (KEDA's metric)
     in_flight_area: float
     queued: int  # requests waiting in the async broker queue (0 for sync)
     last_request_at: float | None  # arrival time of the most recent request, None if none yet
+    # every pod not being deleted, for the HPA's per-pod metric; None when only counts are known
+    pods: tuple[PodView, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +110,10 @@ class AutoscalerParams:
     keda_metric_activation: bool = True
     # Launch celery_autoscaler.py main loop: one iteration per 3 s
     celery_period_s: float = 3.0
+    # Launch celery_autoscaler.py sleeps 3 s minus the iteration's own length, so the loop
+    # runs every max(3 s, iteration); the iteration (broker and worker inspection for every
+    # endpoint) is negligible by default, set it from the autoscaler's logs.
+    celery_iteration_s: float = 0.0
     # Launch celery_autoscaler.py CeleryAutoscalerParams.cooldown_period_seconds = 600
     celery_cooldown_s: float = 600.0
     # capplan's own: a static pool never changes, so any period will do

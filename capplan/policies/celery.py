@@ -49,7 +49,8 @@ class CeleryAutoscaler:
     def __init__(self, bounds: Bounds, params: AutoscalerParams | None = None) -> None:
         self._bounds = bounds
         self._params = params or AutoscalerParams()
-        self.period_s = self._params.celery_period_s
+        # Launch celery_autoscaler.py: the loop runs every max(3 s, iteration time).
+        self.period_s = max(self._params.celery_period_s, self._params.celery_iteration_s)
         # Only entries that can still be the window's maximum: values strictly decrease
         # from front to back, so the front is cooldown_hold() of the full history in O(1).
         self._candidates: deque[Recommendation] = deque()

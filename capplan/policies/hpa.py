@@ -8,7 +8,12 @@ of the last 300 s, scale-up capped at max(2 × current, 4) per sync, no scale-do
 limit. (The "default behavior" policies in the k8s docs, max(+4 pods, +100 %) per 15 s,
 apply only once some behavior is set; `hpa_behavior_policies=True` selects them.)
 The steps follow kube-controller-manager's podautoscaler in order: metric -> raw
-recommendation (tolerance) -> stabilisation -> rate limit -> clamp.
+recommendation (`replica_calc`: tolerance, pending/unready/missing pods) ->
+stabilisation -> rate limit -> clamp.
+
+The HPA that KEDA generates (min_workers = 0) reads the same concurrency as an
+External metric with AverageValue: one Prometheus sum over the endpoint's series,
+divided by every non-terminated pod (`metric="external"`).
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Sequence
+from typing import Literal
 
 from capplan.policies.base import (
+    POD_PENDING,
+    POD_READY,
     AutoscalerParams,
     Bounds,
     Observation,
@@ -28,10 +36,14 @@ from capplan.policies.base import (
     prune,
     window_max,
 )
+from capplan.policies.replica_calc import (
+    PodGroups,
+    external_per_pod_replicas,
+    pods_metric_replicas,
+    to_milli,
+)
 
-# The metric reaches k8s as a milli-quantity; snapping this much float noise from the area
-# subtraction keeps an exact ratio like 2.0000000001 from asking for one pod too many.
-_RATIO_SNAP = 1e-9
+MetricSource = Literal["pods", "external"]
 
 
 def area_at(samples: Sequence[Sample], t: float) -> float:
@@ -65,21 +77,6 @@ def window_average(samples: Sequence[Sample], now: float, window_s: float) -> fl
     return (area_at(samples, now) - area_at(samples, start)) / span
 
 
-def hpa_raw_desired(
-    current: int, metric: float, target: float, tolerance: float, ready: int | None = None
-) -> int:
-    """Replicas the metric asks for, before stabilisation, rate limits and clamping.
-
-    k8s replica_calculator: ratio = metric / target; within tolerance keep `current`
-    (the spec), else ceil(ratio × ready pods). `ready` defaults to `current`.
-    """
-    ratio = metric / target
-    if abs(ratio - 1.0) <= tolerance:
-        return current
-    pods = current if ready is None else ready
-    return math.ceil(ratio * pods - _RATIO_SNAP)
-
-
 def stabilize_down(history: Sequence[Recommendation], now: float, window_s: float) -> int:
     """Highest recommendation in [now - window_s, now]; history includes the current one.
 
@@ -100,7 +97,9 @@ def legacy_scale_up_limit(current: int, factor: float, minimum: int) -> int:
 def legacy_limits(desired: int, lo: int, hi: int, up_limit: int) -> int:
     """k8s convertDesiredReplicasWithRules: `desired` within [lo, min(hi, up_limit)].
 
-    No scale-down rate limit on this path: only minReplicas bounds a drop.
+    No scale-down rate limit on this path: only minReplicas bounds a drop. (With
+    minReplicas 0 older controllers used 1 as the floor; capplan's HPA never has 0:
+    KEDA owns the 0 <-> 1 step.)
     """
     if desired < lo:
         return lo
@@ -148,6 +147,15 @@ def limit_scale_down(current: int, desired: int, max_percent: float) -> int:
     return max(desired, floor)
 
 
+def _record(samples: list[Sample], now: float, value: float, window_s: float) -> list[Sample]:
+    """`samples` with (now, value) added (or the last replaced at the same time), trimmed."""
+    if now <= samples[-1][0]:
+        samples[-1] = (samples[-1][0], value)
+    else:
+        samples.append((now, value))
+    return trim_samples(samples, now, window_s)
+
+
 def trim_samples(samples: list[Sample], now: float, window_s: float) -> list[Sample]:
     """Drop samples no future window needs, keeping one at or before `now - window_s`."""
     cutoff = now - window_s
@@ -162,26 +170,44 @@ class HpaAutoscaler:
 
     name = "hpa"
 
-    def __init__(self, bounds: Bounds, params: AutoscalerParams | None = None) -> None:
+    def __init__(
+        self,
+        bounds: Bounds,
+        params: AutoscalerParams | None = None,
+        metric: MetricSource = "pods",
+        recommendations: list[Recommendation] | None = None,
+    ) -> None:
         self._bounds = bounds
         self._params = params or AutoscalerParams()
+        self._metric_source = metric
         self.period_s = self._params.hpa_sync_period_s
-        # ∫ in_flight dt is 0 at t = 0 by definition, so the first window has a start.
+        # ∫ in_flight dt over the whole endpoint is 0 at t = 0, so the first window has a start.
         self._samples: list[Sample] = [(0.0, 0.0)]
-        self._recommendations: list[Recommendation] = []
+        # Per pod: (t, ∫ requests in service dt on that pod), from the moment it became ready.
+        self._pod_samples: dict[int, list[Sample]] = {}
+        # None until the first sync records the current size (k8s keeps nil until then).
+        self._recommendations: list[Recommendation] | None = recommendations
 
     def decide(self, obs: Observation) -> int:
-        """Record the metric sample, then run one HPA sync."""
+        """Record the metric samples, then run one HPA sync."""
         self.observe(obs)
         return self.sync(obs)
 
     def observe(self, obs: Observation) -> None:
-        """Record ∫ in_flight at `obs.now`; callers polling faster than the sync add detail."""
-        if obs.now <= self._samples[-1][0]:
-            self._samples[-1] = (self._samples[-1][0], obs.in_flight_area)
-        else:
-            self._samples.append((obs.now, obs.in_flight_area))
-        self._samples = trim_samples(self._samples, obs.now, self._params.hpa_metric_window_s)
+        """Record the metric at `obs.now`; callers polling faster than the sync add detail."""
+        window = self._params.hpa_metric_window_s
+        self._samples = _record(self._samples, obs.now, obs.in_flight_area, window)
+        if obs.pods is None:
+            return
+        pods: dict[int, list[Sample]] = {}
+        for pod in obs.pods:
+            if pod.phase != POD_READY:
+                continue
+            # A ready pod's series starts empty when it becomes ready.
+            samples = self._pod_samples.get(pod.id) or [(pod.ready_at, 0.0)]
+            pods[pod.id] = _record(samples, obs.now, pod.area, window)
+        # Pods no longer listed were deleted: k8s drops their metrics at once.
+        self._pod_samples = pods
 
     def recent_concurrency(self, now: float) -> float | None:
         """Average in-flight requests (all pods) over the metric window, None if unknown."""
@@ -189,31 +215,61 @@ class HpaAutoscaler:
 
     def sync(self, obs: Observation) -> int:
         """One reconcile of the HPA controller, using the samples observed so far."""
-        lo, hi = self._bounds.min_workers, self._bounds.max_workers
-        if not self._recommendations:
-            # k8s recordInitialRecommendation: a new HPA first remembers the current size.
-            self._recommendations = [(obs.now, obs.current)]
-        # k8s: a spec outside [minReplicas, maxReplicas] is brought inside without metrics.
-        if not lo <= obs.current <= hi:
-            return clamp(obs.current, lo, hi)
-        metric = self._metric(obs)
-        if metric is None:
-            # k8s: when no metric can be computed the HPA leaves the replicas alone.
-            return obs.current
-        raw = hpa_raw_desired(
-            obs.current, metric, self._bounds.per_worker, self._params.hpa_tolerance, obs.ready
-        )
-        if self._params.hpa_behavior_policies:
-            return self._normalize_with_behavior(obs.current, raw, obs.now)
-        return self._normalize_legacy(obs.current, raw, obs.now)
+        return self.reconcile(obs.now, obs.current, self.proposal(obs))
 
-    def _metric(self, obs: Observation) -> float | None:
-        """request-concurrency-average per ready pod, or None when it is missing."""
-        total = self.recent_concurrency(obs.now)
-        if total is None or obs.ready <= 0:
-            # No ready pod reports the Istio metric, so the HPA has nothing to average.
-            return None
-        return total / obs.ready
+    def proposal(self, obs: Observation) -> int | None:
+        """The replica calculator's answer for this sync, None when the metric is missing."""
+        p = self._params
+        target = self._bounds.per_worker * 1000  # milli-value, as the HPA spec carries it
+        tol = p.hpa_tolerance
+        if self._metric_source == "external":
+            total = self.recent_concurrency(obs.now)
+            if total is None:
+                return None
+            live = obs.current if obs.pods is None else len(obs.pods)
+            return external_per_pod_replicas(live, to_milli(total), target, tol, tol)[0]
+        answer = pods_metric_replicas(obs.current, self.pod_groups(obs), target, tol, tol)
+        return None if answer is None else answer[0]
+
+    def pod_groups(self, obs: Observation) -> PodGroups:
+        """Each listed pod as k8s groupPods sorts it, with its metric over the window."""
+        window = self._params.hpa_metric_window_s
+        if obs.pods is None:
+            # Counts only: ready pods share the endpoint's metric, the rest have none yet.
+            total = self.recent_concurrency(obs.now)
+            if total is None or obs.ready <= 0:
+                return PodGroups((), 0, max(obs.current - obs.ready, 0))
+            share = to_milli(total / obs.ready)
+            return PodGroups((share,) * obs.ready, 0, max(obs.current - obs.ready, 0))
+        values: list[int] = []
+        unready = missing = 0
+        for pod in obs.pods:
+            if pod.phase == POD_PENDING:
+                unready += 1
+                continue
+            samples = self._pod_samples.get(pod.id)
+            average = None if samples is None else window_average(samples, obs.now, window)
+            if average is None:
+                missing += 1  # running but not ready, or ready too briefly to have a rate
+            else:
+                values.append(to_milli(average))
+        return PodGroups(tuple(values), unready, missing)
+
+    def reconcile(self, now: float, current: int, proposal: int | None) -> int:
+        """k8s reconcileAutoscaler from the replica calculator's proposal on."""
+        lo, hi = self._bounds.min_workers, self._bounds.max_workers
+        if self._recommendations is None:
+            # k8s recordInitialRecommendation: a new HPA first remembers the current size.
+            self._recommendations = [(now, current)]
+        # k8s: a spec outside [minReplicas, maxReplicas] is brought inside without metrics.
+        if not lo <= current <= hi:
+            return clamp(current, lo, hi)
+        if proposal is None:
+            # k8s: when no metric can be computed the HPA leaves the replicas alone.
+            return current
+        if self._params.hpa_behavior_policies:
+            return self._normalize_with_behavior(current, proposal, now)
+        return self._normalize_legacy(current, proposal, now)
 
     def _normalize_legacy(self, current: int, raw: int, now: float) -> int:
         """k8s normalizeDesiredReplicas: what runs for Launch's HPA (no behavior block)."""

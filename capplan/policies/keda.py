@@ -8,7 +8,8 @@ activation threshold, so it also counts as activity until 2 minutes of no traffi
 have passed: with requests in flight, emptying takes about 120 s + 300 s after the
 last request ends (`keda_metric_activation=False` gives the key-only rule).
 Between 1 and max_workers the HPA that KEDA creates scales on the same
-request-concurrency metric, on the HPA controller's own 15 s sync.
+request-concurrency query, as an External metric with an AverageValue target
+(the total divided by every non-terminated pod), on the HPA controller's own 15 s sync.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class KedaAutoscaler:
         # KEDA's HPA: minReplicas = max(minReplicaCount, 1), maxReplicas = maxReplicaCount.
         hpa_min = max(bounds.min_workers, 1)
         hpa_bounds = replace(bounds, min_workers=hpa_min, max_workers=max(bounds.max_workers, 1))
-        self._hpa = HpaAutoscaler(hpa_bounds, self._params)
+        # KEDA generates an HPA with an External metric, target AverageValue.
+        self._hpa = HpaAutoscaler(hpa_bounds, self._params, metric="external")
         self._last_active_at: float | None = None
         self._next_hpa_sync = 0.0
 

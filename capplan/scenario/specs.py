@@ -42,6 +42,9 @@ class ServiceSpec(Spec):
     # Launch forwarder: 100 concurrent requests per process × 2 processes per pod.
     concurrency_limit: int = Field(200, ge=1)
     cold_start: Dist = Deterministic(value=60.0)  # image pull + load
+    # the first part of each cold start, spent pulling the image (k8s phase Pending);
+    # the rest is the model load in a running, not-ready container
+    image_pull_s: float = Field(0.0, ge=0)
     node_provisioning_s: float = Field(0.0, ge=0)  # GPU node start when no warm capacity
     model_memory_gb: float | None = Field(None, gt=0)  # default: template gpus × memory
     # llm kind (capplan.llm): a serving engine with continuous batching and a KV cache.
