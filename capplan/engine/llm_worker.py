@@ -55,6 +55,7 @@ class LlmRequests:
         """Request i enters w's own queue (counted in flight from now on)."""
         ep = self.ep
         ep.busy.change(now, 1)
+        w.catch_up(now)  # the pod's own ∫ k dt, for the HPA's per-pod metric
         w.k += 1
         if w.k > w.max_k:
             w.max_k = w.k
@@ -94,9 +95,8 @@ class LlmRequests:
             ep.end[i] = now
             ep.status[i] = OK
         ep.busy.change(now, -len(done))
+        w.catch_up(now)
         w.k -= len(done)
-        if w.state is State.DRAINING:
-            ep.busy_draining.change(now, -len(done))
 
     def unfinished(self, w: Worker) -> list[int]:
         """Requests still on w when its grace period ends; the batch is emptied."""
