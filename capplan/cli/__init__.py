@@ -1,4 +1,4 @@
-"""The `capplan` command line: templates | scenario | simulate | recommend | compare | traffic.
+"""The `capplan` command line: templates | simulate | recommend | compare | traffic | calibrate.
 
 Every user error is a CapplanError: printed as one line on stderr, exit code 2,
 never a traceback.
@@ -27,6 +27,7 @@ app = typer.Typer(
 def _register() -> None:
     # Subcommand modules register themselves on import; kept apart so each stays small.
     from capplan.cli import (  # noqa: F401
+        calibrate_cmd,
         compare_cmd,
         recommend_cmd,
         simulate_cmd,
