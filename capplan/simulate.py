@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from capplan.engine import EngineConfig, EngineRecord, run_endpoint
+from capplan.engine.stream import run_endpoint_stream
 from capplan.errors import CapplanError
 from capplan.launch import is_streaming
 from capplan.llm.profile import check_requests_fit
@@ -17,6 +19,7 @@ from capplan.metrics import combine, requests_frame, summarize, timeline_frame
 from capplan.scenario import Case, Scenario, apply_overrides, load_scenario
 from capplan.service import request_work
 from capplan.sweep import Progress, Runner, executor_for
+from capplan.tally import RequestTally
 from capplan.workload import check_volume, generate, stream_rng
 
 
@@ -28,14 +31,23 @@ class SimulationResult:
     summary: dict[str, Any]
     runs: list[dict[str, float]] = field(repr=False)  # one summary per replication
     records: list[EngineRecord] = field(repr=False)
+    records_kept: bool = True  # False: run with records=False, workers' tables only
+
+    def _need_records(self) -> None:
+        if not self.records_kept:
+            raise CapplanError(
+                "per-request and timeline records were not kept: simulate with records=True"
+            )
 
     @property
     def requests(self) -> pd.DataFrame:
+        self._need_records()
         frames = [requests_frame(r, i) for i, r in enumerate(self.records)]
         return pd.concat(frames, ignore_index=True)
 
     @property
     def timeline(self) -> pd.DataFrame:
+        self._need_records()
         frames = [timeline_frame(r, i) for i, r in enumerate(self.records)]
         return pd.concat(frames, ignore_index=True)
 
@@ -54,8 +66,20 @@ def describe_config(case: Case) -> dict[str, Any]:
     }
 
 
-def run_replication(case: Case, replication: int) -> tuple[dict[str, float], EngineRecord]:
-    """Simulate one replication of one case; deterministic in (case, replication)."""
+# Arrivals handed to a run that keeps no per-request record, at a time (~2 h at 20/s).
+CHUNK = 1 << 17
+
+
+def run_replication(
+    case: Case, replication: int, records: bool = True
+) -> tuple[dict[str, float], EngineRecord]:
+    """Simulate one replication of one case; deterministic in (case, replication).
+
+    records=False keeps no per-request arrays and no timeline (the record
+    returned has only the workers' table): memory stays O(chunk + requests in
+    the system + workers) in the engine, whatever the horizon, and the
+    summary is the same (`capplan.engine.stream`).
+    """
     seed = case.seed
     requests = generate(case.workload, seed, replication)
     ec = case.template.endpoint_config
@@ -76,37 +100,52 @@ def run_replication(case: Case, replication: int) -> tuple[dict[str, float], Eng
         tokens = (requests.context_tokens, requests.generated_tokens)
     if cfg.llm is not None and len(requests):
         check_requests_fit(cfg.llm.kv_cache_tokens, float((tokens[0] + tokens[1]).max()))  # type: ignore[index]
-    record = run_endpoint(
-        cfg,
-        requests.arrival,
-        work.total,
-        work.first_token if streaming else None,
-        requests.horizon,
-        stream_rng(seed, replication, "cold_start"),
-        tokens,
+    arrival, horizon, warmup = requests.arrival, requests.horizon, requests.warmup
+    total, first_token = work.total, (work.first_token if streaming else None)
+    del requests, work
+    cold_rng = stream_rng(seed, replication, "cold_start")
+    # The llm service keeps per-request batch state of its own: it always keeps records.
+    if records or cfg.llm is not None:
+        record = run_endpoint(cfg, arrival, total, first_token, horizon, cold_rng, tokens)
+        return summarize(record, warmup, streaming), record
+    del tokens  # only the llm service and requests.csv need the token counts
+    tally = RequestTally(warmup, horizon, streaming)
+    chunks = (
+        (arrival[i : i + CHUNK], total[i : i + CHUNK], _slice(first_token, i))
+        for i in range(0, len(arrival), CHUNK)
     )
-    return summarize(record, requests.warmup, streaming), record
+    record = run_endpoint_stream(cfg, chunks, horizon, cold_rng, tally.add)
+    return summarize(record, warmup, streaming, tally), record
+
+
+def _slice(values: np.ndarray | None, i: int) -> np.ndarray | None:
+    return None if values is None else values[i : i + CHUNK]
 
 
 def simulate_cases(
-    cases: Sequence[Case], replications: int, runner: Runner | None = None
+    cases: Sequence[Case],
+    replications: int,
+    runner: Runner | None = None,
+    records: bool = True,
 ) -> list[SimulationResult]:
     """Every replication of every case as one batch through `runner` (default: in-process).
 
     Replication r of a case is a pure function of (case, r), and results come
     back in task order, so the numbers never depend on the executor.
+    records=False: no per-request or timeline records (bounded memory).
     """
     runner = runner if runner is not None else Runner.inline()
     for case in cases:  # before drawing anything: refuse absurd volume up front
         check_volume(case.workload, replications, case.simulation.max_requests, case.name)
-    tasks = [(case, r) for case in cases for r in range(replications)]
+    tasks = [(case, r, records) for case in cases for r in range(replications)]
     outputs = runner.map(run_replication, tasks)
     results = []
     for n, case in enumerate(cases):
         mine = outputs[n * replications : (n + 1) * replications]
         runs = [summary for summary, _ in mine]
         summary = {**describe_config(case), **combine(runs)}
-        results.append(SimulationResult(case.name, summary, runs, [rec for _, rec in mine]))
+        recs = [rec for _, rec in mine]
+        results.append(SimulationResult(case.name, summary, runs, recs, records))
     return results
 
 
@@ -127,6 +166,7 @@ def simulate(
     workers: int | None = 1,
     dask_address: str | None = None,
     progress: Progress | None = None,
+    records: bool = True,
 ) -> list[SimulationResult]:
     """Simulate every template of a scenario (or just `template`).
 
@@ -134,7 +174,9 @@ def simulate(
     `{"endpoint_config.per_worker": 4, "workload.rate": 5}`.
     Replications run in this process by default; `workers=N` runs N at once in
     a process pool (None: one per core), `dask_address` on a Dask cluster.
-    The results are the same whichever is used.
+    The results are the same whichever is used. records=False keeps no
+    per-request or timeline records (`.requests` / `.timeline` then raise), so
+    memory does not grow with the horizon; the summaries are the same.
     """
     scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if template is not None:
@@ -145,7 +187,7 @@ def simulate(
     reps = resolve_replications(scen, replications)
     cases = scen.cases(template)
     with executor_for(workers, dask_address) as executor:
-        return simulate_cases(cases, reps, Runner(executor, progress))
+        return simulate_cases(cases, reps, Runner(executor, progress), records)
 
 
 __all__ = [

@@ -86,6 +86,7 @@ def simulate_command(
             workers=workers,
             dask_address=dask,
             progress=bar,
+            records=out is not None,  # without --out, memory does not grow with the horizon
         )
     summaries = [r.summary for r in results]
     if out is not None:

@@ -43,8 +43,13 @@ class MergedEnvironment(simpy.Environment):
         on_arrival: Callable[[int], None],
         handlers: tuple[Callable[[Any, int], None], ...],
         until: float,
+        refill: Callable[[int], tuple[list[float], int]] | None = None,
     ) -> None:
-        """Advance to `until`, interleaving SimPy events, arrivals and the calendar."""
+        """Advance to `until`, interleaving SimPy events, arrivals and the calendar.
+
+        `refill(i)`, called when the arrivals run out at index i, may hand over
+        the next ones: a new list and the index to go on from (None: no more).
+        """
         cal = self.calendar
         pop = heapq.heappop
         queue = self._queue  # SimPy's own event heap: (time, priority, id, event)
@@ -70,5 +75,8 @@ class MergedEnvironment(simpy.Environment):
                 self._now = ta
                 on_arrival(i)
                 i += 1
+                if i == n and refill is not None:
+                    arrivals, i = refill(i)
+                    n = len(arrivals)
                 ta = arrivals[i] if i < n else INF
         self._now = until

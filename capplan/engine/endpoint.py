@@ -96,6 +96,7 @@ class Endpoint(Pool):
         self.busy = TimeIntegral()
         self.last_arrival: float | None = None
         self.timeline: list[tuple[float, ...]] = []
+        self.timeline_wanted = True  # a streamed run (engine.stream) keeps no timeline
 
         # Bound once: the hot loop calls this for every request.
         self.arrive = self._arrive_async if cfg.is_async else self._arrive_sync
@@ -314,6 +315,8 @@ class Endpoint(Pool):
             yield self.env.timeout(autoscaler.period_s)
 
     def record(self) -> None:
+        if not self.timeline_wanted:
+            return
         provisioning = sum(1 for w in self.pending if w.state == State.PROVISIONING)
         self.timeline.append(
             (

@@ -70,7 +70,7 @@ def config_case(case: Case, cfg: Config, traffic: float = 1.0) -> Case:
 
 def run_config(case: Case, cfg: Config, replication: int, traffic: float = 1.0) -> dict:
     """Summary of one replication of cfg: a pure function of its arguments."""
-    return run_replication(config_case(case, cfg, traffic), replication)[0]
+    return run_replication(config_case(case, cfg, traffic), replication, records=False)[0]
 
 
 def preference(cost: float, cfg: Config) -> tuple:

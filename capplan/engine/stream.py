@@ -1,0 +1,139 @@
+"""A run whose memory does not grow with the horizon: requests arrive in chunks.
+
+`run_endpoint_stream` feeds the endpoint one chunk of arrivals at a time.
+When a chunk is used up, the requests that are done (any status but
+in-flight) go to a sink (the summary's tally) and leave the per-request
+arrays; the ones still in the system (queued, in service, waiting for a
+retry) move to the front and the next chunk goes behind them. Their indices
+change, so every place that holds one is rewritten: workers' job heaps, the
+async queue and the retry entries of the calendar. The renumbering keeps the
+order of indices, so each heap stays a valid heap and ties still break the
+same way: the run is event for event the one `run_endpoint` would make with
+all the arrivals at once. Memory is O(chunk + requests in the system + workers).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+
+import numpy as np
+
+from capplan.engine.clock import MergedEnvironment
+from capplan.engine.config import EngineConfig
+from capplan.engine.endpoint import RETRY, Endpoint
+from capplan.engine.records import PENDING, EngineRecord
+from capplan.policies import make_autoscaler
+from capplan.policies.base import Bounds
+
+# (arrival, total work, first-token work or None) of consecutive arrivals.
+Chunk = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+# Receives finished requests: arrival, start, first_token, end, status arrays.
+Sink = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
+
+_FIELDS = ("arrival", "start", "first_token", "end", "worker_of", "status", "retries")
+
+
+def run_endpoint_stream(
+    cfg: EngineConfig,
+    chunks: Iterable[Chunk],
+    horizon: float,
+    cold_rng: np.random.Generator,
+    sink: Sink,
+) -> EngineRecord:
+    """Simulate like `run_endpoint`, handing every request to `sink` instead of keeping it.
+
+    The record returned has the workers' table but no per-request arrays and no
+    timeline: every request, finished or censored at the horizon, went to `sink`.
+    """
+    chunks = iter(chunks)
+    first = next((c for c in chunks if len(c[0])), None)
+    if first is None:  # no arrivals at all
+        first = (np.zeros(0), np.zeros(0), None)
+    env = MergedEnvironment()
+    endpoint = Endpoint(env, cfg, first[0], first[1], first[2], cfg.cold_start, cold_rng)
+    endpoint.timeline_wanted = False
+    bounds = Bounds(cfg.min_workers, cfg.max_workers, cfg.per_worker)
+    autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds)
+    endpoint.boot()
+    env.process(endpoint.control(autoscaler))
+    was_enabled = gc.isenabled()
+    gc.disable()  # as in run_endpoint: no reference cycles, millions of short-lived tuples
+    try:
+        env.run_merged(
+            endpoint.arrival_list,
+            endpoint.arrive,
+            (endpoint.on_milestone, endpoint.on_retry),
+            until=horizon,
+            refill=lambda i: _refill(endpoint, chunks, i, sink),
+        )
+    finally:
+        if was_enabled:
+            gc.enable()
+    record = endpoint.finish(horizon)
+    sink(record.arrival, record.start, record.first_token, record.end, record.status)
+    empty = np.zeros(0)
+    return replace(
+        record,
+        arrival=empty,
+        start=empty,
+        first_token=empty,
+        end=empty,
+        worker=np.zeros(0, dtype=np.int32),
+        status=np.zeros(0, dtype=np.int8),
+        retries=np.zeros(0, dtype=np.int16),
+        timeline=record.timeline[:0],
+    )
+
+
+def _refill(
+    endpoint: Endpoint, chunks: Iterator[Chunk], used: int, sink: Sink
+) -> tuple[list[float], int]:
+    """Hand finished requests to `sink`, keep the rest at the front, append the next chunk."""
+    chunk = next((c for c in chunks if len(c[0])), None)
+    if chunk is None:
+        return endpoint.arrival_list, used  # no more arrivals: carry on as before
+    live = np.flatnonzero(endpoint.status[:used] == PENDING)
+    done = np.ones(used, dtype=bool)
+    done[live] = False
+    e = endpoint
+    sink(e.arrival[done], e.start[done], e.first_token[done], e.end[done], e.status[done])
+    _renumber(endpoint, live)
+    _append(endpoint, live, chunk)
+    return endpoint.arrival_list, len(live)
+
+
+def _renumber(endpoint: Endpoint, live: np.ndarray) -> None:
+    """Request live[j] becomes j wherever an index is held (an order-keeping map)."""
+    new = {old: j for j, old in enumerate(live.tolist())}
+    for w in endpoint.workers:
+        if w.jobs:
+            w.jobs[:] = [(v, kind, new[i]) for v, kind, i in w.jobs]
+    endpoint.queue = deque(new[i] for i in endpoint.queue)
+    calendar = endpoint.calendar
+    for n, entry in enumerate(calendar):
+        if entry[2] == RETRY:  # (t, seq, kind, request, tag): t and seq keep the heap order
+            calendar[n] = (entry[0], entry[1], RETRY, new[entry[3]], entry[4])
+
+
+def _append(endpoint: Endpoint, live: np.ndarray, chunk: Chunk) -> None:
+    arrival, work, ft_work = chunk
+    n = len(arrival)
+    fresh = {
+        "arrival": arrival,
+        "start": np.full(n, np.nan),
+        "first_token": np.full(n, np.nan),
+        "end": np.full(n, np.nan),
+        "worker_of": np.full(n, -1, dtype=np.int32),
+        "status": np.zeros(n, dtype=np.int8),
+        "retries": np.zeros(n, dtype=np.int16),
+    }
+    for name in _FIELDS:
+        setattr(endpoint, name, np.concatenate([getattr(endpoint, name)[live], fresh[name]]))
+    keep = live.tolist()
+    endpoint.arrival_list = [endpoint.arrival_list[i] for i in keep] + arrival.tolist()
+    endpoint.work = [endpoint.work[i] for i in keep] + work.tolist()
+    if endpoint.ft_work is not None and ft_work is not None:
+        endpoint.ft_work = [endpoint.ft_work[i] for i in keep] + ft_work.tolist()

@@ -1,0 +1,106 @@
+"""A run that keeps no per-request record (records=False) summarises exactly like one that does.
+
+The streamed engine hands requests over in chunks and renumbers the ones still
+in the system; with tiny chunks every renumbering path is exercised (requests
+queued, in service, waiting for a retry, on a draining worker) and the run must
+be event for event the same: identical counts, percentiles and worker tables,
+means equal to rounding.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+
+import numpy as np
+import pytest
+from helpers import make_case
+
+from capplan.errors import CapplanError
+from capplan.scenario import Case
+from capplan.simulate import run_replication, simulate_cases
+
+
+def _cases() -> dict[str, Case]:
+    lognormal = {"kind": "latency", "distribution": "lognormal", "median_s": 1.0, "p99_s": 6.0}
+    return {
+        # HPA scale-up and down under a day-shaped load, cold starts, draining.
+        "sync_hpa": make_case(
+            "SYNC",
+            workload={"kind": "diurnal", "base_rate": 0.5, "peak_rate": 6, "period_s": 1200,
+                      "horizon_s": 2400, "warmup_s": 100},
+            service={**lognormal, "batching_alpha": 0.1, "cold_start": 30},
+            min_workers=1, max_workers=6, per_worker=2,
+        ),
+        # Overloaded sync pool with a low pod limit: 429s, retries, gateway give-ups.
+        "sync_429": make_case(
+            "SYNC",
+            workload={"kind": "poisson", "rate": 12, "horizon_s": 600},
+            service={"kind": "latency", "distribution": "exponential", "mean_s": 1.0,
+                     "concurrency_limit": 2},
+            min_workers=2, max_workers=2, per_worker=2,
+        ),
+        # Async backlog: queued tasks cross many chunks; scale from zero.
+        "async": make_case(
+            "ASYNC",
+            workload={"kind": "mmpp", "rates": [0.2, 8.0], "mean_durations_s": [300, 120],
+                      "horizon_s": 3000},
+            service={**lognormal, "cold_start": 60},
+            min_workers=0, max_workers=3, per_worker=2,
+        ),
+        # Streaming: first tokens recorded while requests are still in flight.
+        "streaming": make_case(
+            "STREAMING",
+            workload={"kind": "poisson", "rate": 3, "horizon_s": 900,
+                      "context_tokens": {"distribution": "lognormal", "median": 500, "p99": 4000},
+                      "generated_tokens": {"distribution": "exponential", "mean": 200}},
+            service={"kind": "tokens", "prefill_tokens_per_s": 4000, "decode_tokens_per_s": 60,
+                     "batching_alpha": 0.05, "cold_start": 20},
+            min_workers=1, max_workers=4, per_worker=4,
+        ),
+    }  # fmt: skip
+
+
+CASES = _cases()
+# The module, not the `simulate` function that capplan re-exports under the same name.
+simulate_module = importlib.import_module("capplan.simulate")
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("chunk", [7, 64])
+def test_streamed_run_has_the_same_summary(
+    name: str, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = CASES[name]
+    full, record = run_replication(case, 0, records=True)
+    monkeypatch.setattr(simulate_module, "CHUNK", chunk)
+    lean, lean_record = run_replication(case, 0, records=False)
+    assert full["requests"] > 20 * chunk  # many chunks
+    assert full.keys() == lean.keys()
+    for key, value in full.items():
+        if key.endswith("mean_s") and not math.isnan(value):
+            assert lean[key] == pytest.approx(value, rel=1e-12), key
+        else:
+            assert lean[key] == value or (math.isnan(value) and math.isnan(lean[key])), key
+    for column, values in record.workers.items():
+        assert np.array_equal(values, lean_record.workers[column])
+    assert len(lean_record.arrival) == 0 and len(lean_record.timeline) == 0
+
+
+def test_case_mix_reaches_the_paths_that_renumber() -> None:
+    """The cases above really have retries, backlogs, kills or first tokens in flight."""
+    _, sync = run_replication(CASES["sync_429"], 0)
+    assert sync.retries.max() > 0 and np.isin(sync.status, [2]).any()
+    _, backlog = run_replication(CASES["async"], 0)
+    assert np.nanmax(backlog.start - backlog.arrival) > 60  # tasks waited across chunks
+    _, stream = run_replication(CASES["streaming"], 0)
+    assert np.any(~np.isnan(stream.first_token) & np.isnan(stream.end))
+
+
+def test_records_not_kept_say_so() -> None:
+    result = simulate_cases([CASES["sync_429"]], 1, records=False)[0]
+    assert result.summary["requests"] > 0
+    with pytest.raises(CapplanError, match="records were not kept"):
+        _ = result.requests
+    with pytest.raises(CapplanError, match="records were not kept"):
+        _ = result.timeline
