@@ -369,9 +369,9 @@ def compare(
     for label, changes in zip(names[1:], variants, strict=True):
         for key in changes:
             if key in PINNED:
-                raise CapplanError(f"variant {label!r}: cannot set {key}: {PINNED[key]}")
+                raise CapplanError(f"--vs (variant {label!r}): cannot set {key}: {PINNED[key]}")
         try:
-            cases.append(apply_overrides(base_scen, changes, name).case(name))
+            cases.append(apply_overrides(base_scen, changes, name, option="--vs").case(name))
         except CapplanError as exc:
             raise CapplanError(f"variant {label!r}: {exc}") from None
     with executor_for(workers, dask_address) as executor:

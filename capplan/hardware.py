@@ -8,6 +8,7 @@ table and printed in every report.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -94,8 +95,8 @@ class Prices:
         merged = dict(self.gpu_per_hour)
         for name, price in (gpu_per_hour or {}).items():
             gpu(name)  # validates the name
-            if price < 0:
-                raise CapplanError(f"costs.{name}: must be >= 0, got {price}")
+            if not math.isfinite(price) or price < 0:
+                raise CapplanError(f"costs.{name}: must be a finite number >= 0, got {price}")
             merged[name] = float(price)
         return Prices(
             merged,

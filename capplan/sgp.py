@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from capplan.errors import CapplanError
 from capplan.template_files import templates_from_page_dicts, warn_scale_from_zero
@@ -46,18 +48,76 @@ def fetch_templates(
     """
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise CapplanError(f"page size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
-    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-    if not key:
+    raw = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+    if not raw:
         raise CapplanError(f"{API_KEY_ENV} is not set")
+    key = checked_key(raw)
+    cap = MAX_PAGES if max_pages is None else max_pages
+    # Whatever fails below (the SDK, httpx, a server echoing the key into an error body or
+    # a template field), the message and any warning are scrubbed of the key first.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            items = _fetch(key, base_url, timeout, max_retries, account_id, page_size, cap)
+        except CapplanError as exc:
+            raise CapplanError(scrub(str(exc), raw, key)) from None
+    for w in caught:
+        warnings.warn(scrub(str(w.message), raw, key), w.category, stacklevel=2)
+    return items
+
+
+def _fetch(
+    key: str,
+    base_url: str | None,
+    timeout: float,
+    max_retries: int,
+    account_id: str | None,
+    page_size: int,
+    max_pages: int,
+) -> list[dict[str, Any]]:
     client = _client(key, base_url, timeout, max_retries)
     where = str(client.base_url).rstrip("/")
     try:
-        cap = MAX_PAGES if max_pages is None else max_pages
-        items = _all_pages(client, where, account_id, page_size, cap, key)
+        items = _all_pages(client, where, account_id, page_size, max_pages, key)
     finally:
         client.close()
     _validate(items, where)
     return items
+
+
+def checked_key(raw: str) -> str:
+    """The key without surrounding whitespace; one that still holds a space or a control
+    character is refused (an HTTP header cannot carry it, and httpx would echo it)."""
+    key = raw.strip()
+    if not key:
+        raise CapplanError(f"{API_KEY_ENV} is blank")
+    if any(not 0x21 <= ord(c) <= 0x7E for c in key):
+        raise CapplanError(
+            f"{API_KEY_ENV}: the key has a space, a control or a non-ASCII character inside "
+            "it (not shown); an API key is printable ASCII"
+        )
+    return key
+
+
+def scrub(text: str, *keys: str) -> str:
+    """`text` with each key replaced by ***, in every form a message may show it:
+    as is, as repr or JSON escapes it, and URL-encoded."""
+    forms: set[str] = set()
+    for key in keys:
+        if not key:
+            continue
+        forms |= {
+            key,
+            repr(key)[1:-1],
+            json.dumps(key)[1:-1],
+            json.dumps(key, ensure_ascii=False)[1:-1],
+            quote(key, safe=""),
+            quote(key),
+            quote_plus(key),
+        }
+    for form in sorted((f for f in forms if f), key=len, reverse=True):
+        text = text.replace(form, "***")
+    return text
 
 
 def _client(key: str, base_url: str | None, timeout: float, max_retries: int) -> Any:
@@ -172,7 +232,7 @@ def _one_line(value: object, limit: int = 200) -> str:
 
 
 def _scrub(text: str, key: str) -> str:
-    return text.replace(key, "***") if key else text
+    return scrub(text, key)
 
 
 def write_page(path: str | Path, items: list[dict[str, Any]]) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -72,21 +73,56 @@ def executor_for(workers: int | None = None, dask_address: str | None = None) ->
         yield ex
 
 
+# --dask: how long to wait for a Dask scheduler to answer before giving up, in seconds.
+DASK_CONNECT_TIMEOUT_S = 10.0
+
+
 @contextmanager
-def _dask_executor(address: str) -> Iterator[Executor]:
+def _dask_executor(address: str, timeout_s: float | None = None) -> Iterator[Executor]:
     try:
         from distributed import Client
     except ImportError:
         raise CapplanError("--dask needs Dask: pip install 'capplan[dask]'") from None
-    try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise CapplanError(f"--dask {address}: cannot reach the scheduler ({exc})") from None
+    client = _dask_client(
+        Client, address, DASK_CONNECT_TIMEOUT_S if timeout_s is None else timeout_s
+    )
     try:
         # pure=False: every submission is its own task; Dask never merges two by their hash.
         yield client.get_executor(pure=False)
     finally:
         client.close()
+
+
+def _dask_client(client_type: Any, address: str, timeout_s: float) -> Any:
+    """A connected Client, or a CapplanError within `timeout_s` (plus a little slack).
+
+    distributed's own timeout does not cover a peer that accepts and never
+    answers, and a peer that answers garbage can make it raise anything (even
+    MemoryError); so the connection runs in a daemon thread we stop waiting for.
+    """
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = client_type(address, timeout=f"{timeout_s}s")
+        except BaseException as exc:  # reported below as one line, whatever it is
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, name="capplan-dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout_s + 2.0)
+    if "client" in box:
+        return box["client"]
+    if thread.is_alive():
+        raise CapplanError(
+            f"--dask {address}: no answer from a Dask scheduler within {timeout_s:g} s"
+        )
+    error = box.get("error")
+    if isinstance(error, OSError | TimeoutError | ValueError):
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+    else:  # e.g. MemoryError from decoding a garbage length prefix
+        reason = f"its answer is not the Dask protocol: {type(error).__name__}"
+    raise CapplanError(f"--dask {address}: not a reachable Dask scheduler ({reason})")
 
 
 class Progress(Protocol):

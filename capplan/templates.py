@@ -68,7 +68,10 @@ class _Model(BaseModel):
     """Frozen, keeps unknown fields, and treats null as "use the default" where null is
     not itself a meaningful value (the SDK types every optional field as nullable)."""
 
-    model_config = ConfigDict(frozen=True, extra="allow", protected_namespaces=())
+    # allow_inf_nan=False: JSON's Infinity/NaN are refused in every number (cpus, ...).
+    model_config = ConfigDict(
+        frozen=True, extra="allow", protected_namespaces=(), allow_inf_nan=False
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -7,6 +7,8 @@ never a traceback.
 from __future__ import annotations
 
 import sys
+import warnings
+from typing import TextIO
 
 import typer
 
@@ -36,9 +38,27 @@ def _register() -> None:
     )
 
 
+def _warning_line(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Every warning as one `capplan: warning:` line, not Python's two-line format."""
+    print(f"capplan: warning: {' '.join(str(message).split())}", file=file or sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point (the console script exits with the returned code)."""
     _register()
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_line
+        return _run(argv)
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         code = app(args=argv, prog_name="capplan", standalone_mode=False)
     except CapplanError as exc:
@@ -50,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         print("capplan: aborted", file=sys.stderr)
         return 130
     except typer.TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            return 2  # the help is already printed; there is no error to add
         # Bad CLI arguments (typer's bundled click UsageError): the message names the option.
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         print(f"capplan: error: {' '.join(message.split())}", file=sys.stderr)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,21 +34,8 @@ Files = Annotated[
 ]
 
 
-@contextmanager
-def _warnings_as_lines() -> Iterator[None]:
-    """Print warnings as one `capplan: warning:` line each, not Python's two-line format."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            for warning in caught:
-                print(f"capplan: warning: {warning.message}", file=sys.stderr)
-
-
 def _load(paths: list[Path]) -> list[tuple[Path, list[ModelTemplate]]]:
-    with _warnings_as_lines():
-        return load_template_files(paths)
+    return load_template_files(paths)
 
 
 @templates_app.command(
@@ -141,6 +126,5 @@ def fetch(
     """Download every model template from SGP (key from SGP_API_KEY) into one page file."""
     from capplan.sgp import fetch_to_file
 
-    with _warnings_as_lines():
-        count = fetch_to_file(out, base_url=base_url, account_id=account_id, page_size=page_size)
+    count = fetch_to_file(out, base_url=base_url, account_id=account_id, page_size=page_size)
     print(f"fetched {count} templates to {out}", file=sys.stderr)

@@ -46,7 +46,7 @@ def run_endpoint(
         env, cfg, arrival, total_work, first_token_work, cfg.cold_start, cold_rng, tokens
     )
     bounds = Bounds(cfg.min_workers, cfg.max_workers, cfg.per_worker)
-    autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds)
+    autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds, cfg.autoscaler_params)
     endpoint.boot()
     env.process(endpoint.control(autoscaler))
     # The run allocates millions of short-lived tuples and no reference cycles:

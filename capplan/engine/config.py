@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from capplan.distributions import Dist
 from capplan.launch import async_task_slots, is_async
 from capplan.llm.batch import LlmParams
+from capplan.policies import AutoscalerParams
 
 if TYPE_CHECKING:  # for the type hint only: the engine never imports the scenario layer
     from capplan.scenario import Case
@@ -43,6 +44,7 @@ class EngineConfig:
     autoscaler: str  # launch | static
     cost_per_hour: float  # one worker, $/h
     llm: LlmParams | None = None  # set for the llm service kind: each worker is a serving engine
+    autoscaler_params: AutoscalerParams = AutoscalerParams()  # the control loops' constants
 
     @property
     def is_async(self) -> bool:
@@ -88,6 +90,7 @@ class EngineConfig:
             autoscaler=sim.autoscaler,
             cost_per_hour=cost_per_hour,
             llm=_llm_params(case),
+            autoscaler_params=case.autoscaler.params(),
         )
 
 

@@ -8,6 +8,7 @@ template only. Errors name the field: `workload.rate: must be > 0`.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,6 +35,11 @@ def load_scenario(path: str | Path) -> Scenario:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise CapplanError(f"{p}: cannot read scenario file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise CapplanError(
+            f"{p}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "TOML files must be UTF-8"
+        ) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -102,6 +108,7 @@ def _load_scenario_templates(table: dict[str, Any], base_dir: Path) -> tuple[Mod
     if not all(isinstance(x, str) for x in paths):
         raise CapplanError("templates.path: must be a path string or a list of them")
     loaded = load_templates([base_dir / x for x in paths])
+    _check_unique_names(loaded)
     wanted = table.get("names")
     if wanted is None:
         return tuple(loaded)
@@ -114,6 +121,18 @@ def _load_scenario_templates(table: dict[str, Any], base_dir: Path) -> tuple[Mod
                 f"templates.names: no template named {n!r}; have: {', '.join(by_name)}"
             )
     return tuple(by_name[n] for n in wanted)
+
+
+def _check_unique_names(templates: list[ModelTemplate]) -> None:
+    """A scenario addresses templates by name, so two with one name would be merged."""
+    seen: dict[str, ModelTemplate] = {}
+    for t in templates:
+        if t.name in seen:
+            raise CapplanError(
+                f"templates.path: two templates are named {t.name!r} (ids {seen[t.name].id!r} "
+                f"and {t.id!r}); names must be unique in a scenario"
+            )
+        seen[t.name] = t
 
 
 Split = tuple[dict[str, Any], dict[str, dict[str, Any]]]
@@ -182,8 +201,13 @@ def prices_from_table(table: dict[str, Any], base: Prices | None = None) -> Pric
     gpu_prices: dict[str, float] = {}
     other: dict[str, float] = {}
     for key, value in table.items():
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise CapplanError(f"costs.{key}: must be a number >= 0 ($/hour)")
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise CapplanError(f"costs.{key}: must be a finite number >= 0 ($/hour), got {value!r}")
         if key in GPU_TYPES:
             gpu_prices[key] = float(value)
         elif key in PRICE_KEYS:

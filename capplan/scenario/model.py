@@ -8,6 +8,7 @@ from pathlib import Path
 
 from capplan.errors import CapplanError
 from capplan.hardware import Prices
+from capplan.scenario.autoscaler_spec import AutoscalerSpec
 from capplan.scenario.specs import PlannerSpec, ServiceSpec, SimulationSpec, SloSpec
 from capplan.scenario.workload_spec import WorkloadSpec
 from capplan.templates import ModelTemplate
@@ -24,6 +25,7 @@ class Case:
     simulation: SimulationSpec
     prices: Prices
     seed: int
+    autoscaler: AutoscalerSpec = AutoscalerSpec()
 
     @property
     def name(self) -> str:
@@ -48,6 +50,7 @@ class Scenario:
     prices: Prices
     planner: PlannerSpec
     simulation: SimulationSpec
+    autoscaler: AutoscalerSpec = AutoscalerSpec()
     base_dir: Path = Path(".")
 
     @property
@@ -72,6 +75,7 @@ class Scenario:
             simulation=self.simulation,
             prices=self.prices,
             seed=self.seed,
+            autoscaler=self.autoscaler,
         )
 
     def cases(self, name: str | None = None) -> list[Case]:

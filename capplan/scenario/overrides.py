@@ -12,6 +12,7 @@ from capplan.errors import CapplanError
 from capplan.scenario.loader import prices_from_table, resolve_workload
 from capplan.scenario.model import Scenario
 from capplan.scenario.validate import PER_TEMPLATE, WHOLE_SCENARIO, check_seed, validate
+from capplan.template_files import warn_scale_from_zero
 
 _TEMPLATE_ROOTS = ("endpoint_config", "bundle_config", "vendor_configuration")
 _OVERRIDE_ROOTS = ("seed", *PER_TEMPLATE, *WHOLE_SCENARIO, "costs")
@@ -37,16 +38,34 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
 
 def apply_overrides(
-    scenario: Scenario, overrides: Mapping[str, Any], template: str | None = None
+    scenario: Scenario,
+    overrides: Mapping[str, Any],
+    template: str | None = None,
+    *,
+    option: str = "--set",
 ) -> Scenario:
     """A new scenario with dotted overrides applied.
 
     Template paths (endpoint_config.*, bundle_config.*) change the selected
     template(s); scenario paths (workload.rate, service.batching_alpha, …)
-    change the merged spec of every selected template.
+    change the merged spec of every selected template. An error names the
+    scenario file and `option`, the command-line option the overrides came from.
     """
     if not overrides:
         return scenario
+    try:
+        return _apply(scenario, overrides, template, option)
+    except CapplanError as exc:
+        message = str(exc)
+        if not message.startswith(option):
+            message = f"{option}: {message}"
+        where = f"{scenario.path}: " if scenario.path is not None else ""
+        raise CapplanError(f"{where}{message}") from None
+
+
+def _apply(
+    scenario: Scenario, overrides: Mapping[str, Any], template: str | None, option: str
+) -> Scenario:
     names = [template] if template else list(scenario.template_names)
     for n in names:
         scenario.template(n)  # error if unknown
@@ -56,6 +75,12 @@ def apply_overrides(
         t.with_updates(tpl_updates) if tpl_updates and t.name in names else t
         for t in scenario.templates
     )
+    newly = [
+        new
+        for old, new in zip(scenario.templates, templates, strict=True)
+        if new.relies_on_scale_from_zero and not old.relies_on_scale_from_zero
+    ]
+    warn_scale_from_zero(newly, option)
     result = replace(scenario, templates=templates)
     # All keys of one table are applied together, so their order never matters
     # (horizon_s and warmup_s are checked against each other).
@@ -64,7 +89,7 @@ def apply_overrides(
         root, _, rest = key.partition(".")
         if root not in _OVERRIDE_ROOTS or (root == "seed") == bool(rest):
             raise CapplanError(
-                f"--set {key}: unknown setting; use endpoint_config.*, bundle_config.*, "
+                f"{option} {key}: unknown setting; use endpoint_config.*, bundle_config.*, "
                 f"{', '.join(f'{r}.*' for r in _OVERRIDE_ROOTS if r != 'seed')} or seed"
             )
         grouped.setdefault(root, {})
@@ -78,7 +103,7 @@ def _apply_scenario_override(
     scenario: Scenario, root: str, update: dict[str, Any], names: list[str]
 ) -> Scenario:
     if root == "seed":
-        return replace(scenario, seed=check_seed(update[""], "--set seed"))
+        return replace(scenario, seed=check_seed(update[""]))
     if root == "costs":
         return replace(scenario, prices=prices_from_table(update, scenario.prices))
     if root in WHOLE_SCENARIO:

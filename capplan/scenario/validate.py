@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from capplan.errors import CapplanError
+from capplan.scenario.autoscaler_spec import AutoscalerSpec
 from capplan.scenario.specs import PlannerSpec, ServiceSpec, SimulationSpec, SloSpec
 from capplan.scenario.workload_spec import WorkloadSpec
 from capplan.validation import validation_message
@@ -22,6 +23,7 @@ PER_TEMPLATE: dict[str, tuple[type[BaseModel], str]] = {
 WHOLE_SCENARIO: dict[str, type[BaseModel]] = {
     "planner": PlannerSpec,
     "simulation": SimulationSpec,
+    "autoscaler": AutoscalerSpec,
 }
 
 

@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from capplan.distributions import Dist
 from capplan.scenario.base import Spec
+from capplan.validation import field_error
 from capplan.workload import KINDS
 
 WorkloadKind = Literal["poisson", "diurnal", "mmpp", "trace", "piecewise"]
@@ -54,5 +55,5 @@ class WorkloadSpec(Spec):
     def _by_kind(self) -> WorkloadSpec:
         KINDS[self.kind].check(self)  # each kind validates its own keys
         if self.horizon_s is not None and self.warmup_s >= self.horizon_s:
-            raise ValueError("warmup_s must be < horizon_s")
+            raise field_error("warmup_s", f"must be < horizon_s ({self.horizon_s:g})")
         return self
