@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capplan import sgp
 from capplan.cli import main
@@ -361,3 +363,66 @@ def test_bad_base_url(
     assert main(argv) == 2
     _, stderr = assert_no_key(capsys)
     assert says in stderr and stderr.count("\n") == 1
+
+
+# ---------------------------------------------------------------- the key in every form
+@pytest.mark.parametrize("suffix", ["\r", "\t", "\n", " \r\n"], ids=["cr", "tab", "lf", "crlf"])
+def test_key_with_trailing_whitespace_is_stripped_and_never_shown(
+    fake_sgp: FakeSGP,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    suffix: str,
+) -> None:
+    """A key pasted with a trailing CR/tab/newline works, and never shows up anywhere."""
+    monkeypatch.setenv("SGP_API_KEY", KEY + suffix)
+    out = tmp_path / "t.json"
+    assert run(fake_sgp, out) == 0
+    assert_no_key(capsys, out)
+    assert {r["key"] for r in fake_sgp.requests} == {KEY}  # the server saw the stripped key
+
+
+@pytest.mark.parametrize("inside", ["\r", "\t", "\n", " ", "\x1b", "é"])
+def test_key_with_a_bad_character_inside_is_refused_without_showing_it(
+    fake_sgp: FakeSGP,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    inside: str,
+) -> None:
+    key = KEY[:10] + inside + KEY[10:]
+    monkeypatch.setenv("SGP_API_KEY", key)
+    out = tmp_path / "t.json"
+    assert run(fake_sgp, out) == 2
+    _, err = assert_no_key(capsys, out)
+    assert err.startswith("capplan: error: SGP_API_KEY: ") and err.count("\n") == 1
+    assert KEY[:10] not in err and KEY[10:] not in err and repr(key)[1:-1] not in err
+    assert fake_sgp.requests == []  # refused before anything was sent
+
+
+def test_key_echoed_in_a_template_field_is_scrubbed(
+    fake_sgp: FakeSGP, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A server that fills a field with the key: the validation error must not echo it."""
+    fake_sgp.templates[0]["vendor_configuration"]["endpoint_config"]["gpu_type"] = KEY
+    out = tmp_path / "t.json"
+    assert run(fake_sgp, out) == 2
+    _, err = assert_no_key(capsys, out)
+    assert "gpu_type" in err and "***" in err
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    key=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=6, max_size=40),
+    junk=st.sampled_from(["", "\r", "\t", "\n", " \r\n"]),
+)
+def test_scrub_removes_every_escaped_form(key: str, junk: str) -> None:
+    from urllib.parse import quote, quote_plus
+
+    raw = key + junk
+    forms = [raw, key, repr(raw), json.dumps(raw), quote(raw, safe=""), quote_plus(raw), repr(key)]
+    message = " | ".join(f"value {f} here" for f in forms)
+    scrubbed = sgp.scrub(message, raw, key)
+    assert key not in scrubbed
+    for form in forms:
+        assert form.strip("'\"") not in scrubbed

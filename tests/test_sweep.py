@@ -273,3 +273,52 @@ def test_simulate_cli_workers_give_the_same_json(tiny: Path, capsys) -> None:
     two = json.loads(capsys.readouterr().out)
     assert one == two
     assert not math.isnan(one[0]["latency_p95_s"])
+
+
+# ---------------------------------------------------------------- --dask at the wrong service
+@pytest.fixture
+def fake_scheduler():
+    """A TCP server on 127.0.0.1 that accepts and then stays silent, or answers garbage."""
+    import socket
+    import threading
+
+    def start(garbage: bool) -> str:
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        servers.append(server)
+
+        def serve() -> None:
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                held.append(conn)
+                if garbage:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi" * 8)
+
+        threading.Thread(target=serve, daemon=True).start()
+        return f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+    servers: list = []
+    held: list = []
+    yield start
+    for s in [*held, *servers]:
+        s.close()
+
+
+@pytest.mark.parametrize("garbage", [False, True], ids=["silent", "garbage"])
+def test_dask_at_a_service_that_is_not_a_scheduler_fails_in_time(
+    fake_scheduler, garbage: bool
+) -> None:
+    import time
+
+    from capplan.sweep import _dask_executor
+
+    address = fake_scheduler(garbage)
+    started = time.monotonic()
+    with pytest.raises(CapplanError, match=f"--dask {address}: .*Dask"):
+        with _dask_executor(address, timeout_s=1.0):
+            pass
+    assert time.monotonic() - started < 1.0 + 2.0 + 5.0  # the timeout, the slack, imports
