@@ -261,3 +261,20 @@ def test_bad_autoscaler_keys(
 ) -> None:
     code, _, err = run(capsys, "scenario", "validate", scenario(tmp_path, extra))
     one_error_line(code, err, needle)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["simulate", "{path}", "--replications", "1000000", "-q"],
+        ["compare", "{path}", "--replications", "1000000", "--vs", "workload.rate=3", "-q"],
+        ["recommend", "{path}", "-q"],  # [planner] replications = 1000000 in the file
+    ],
+    ids=["simulate", "compare", "recommend"],
+)
+def test_huge_replications_meet_the_volume_limit_on_every_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    path = scenario(tmp_path, "\n[planner]\nreplications = 1000000\n")
+    code, _, err = run(capsys, *(a.format(path=path) for a in argv))
+    one_error_line(code, err, "max_requests", "1000000 replications")
