@@ -88,12 +88,23 @@ def assumptions(
                 f"{sim.drain_grace_sync_s:g} s sync / {sim.drain_grace_async_s:g} s async; async "
                 f"concurrency cap {sim.async_concurrency_cap}; readiness probe period "
                 f"{sim.readiness_probe_period_s:g} s.",
+                _autoscaler_text(scenario),
                 f"capplan version {version}.",
                 f"Reproduce: {command}",
             )
         ),
     ]
     return blocks
+
+
+def _autoscaler_text(scenario: Scenario) -> str:
+    """The [autoscaler] constants changed from Launch's defaults, if any."""
+    spec = scenario.autoscaler
+    changed = sorted(spec.model_fields_set)
+    if not changed:
+        return "Autoscaler constants: Launch's and Kubernetes' defaults ([autoscaler] unset)."
+    values = ", ".join(f"{k} = {getattr(spec, k)}" for k in changed)
+    return f"Autoscaler constants changed from the defaults: {values}."
 
 
 def _service_text(s: ServiceSpec) -> str:
