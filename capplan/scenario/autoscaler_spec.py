@@ -36,6 +36,7 @@ class AutoscalerSpec(Spec):
     keda_key_expiry_s: float = Field(_D.keda_key_expiry_s, gt=0)
     keda_metric_activation: bool = _D.keda_metric_activation
     celery_period_s: float = Field(_D.celery_period_s, gt=0)
+    celery_iteration_s: float = Field(_D.celery_iteration_s, ge=0)
     celery_cooldown_s: float = Field(_D.celery_cooldown_s, ge=0)
     static_period_s: float = Field(_D.static_period_s, gt=0)
 
