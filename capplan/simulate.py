@@ -17,10 +17,10 @@ from capplan.launch import is_streaming
 from capplan.llm.profile import check_requests_fit
 from capplan.metrics import combine, requests_frame, summarize, timeline_frame
 from capplan.scenario import Case, Scenario, apply_overrides, load_scenario
-from capplan.service import request_work
+from capplan.service import Work, request_work
 from capplan.sweep import Progress, Runner, executor_for
 from capplan.tally import RequestTally
-from capplan.workload import check_volume, generate, stream_rng
+from capplan.workload import Requests, check_volume, generate, stream_rng
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,24 @@ def describe_config(case: Case) -> dict[str, Any]:
     }
 
 
+def replication_work(case: Case, replication: int) -> tuple[Requests, Work]:
+    """The requests of one replication and their work on the case's GPU (the planner's
+    lower bound reads the same draws the simulation serves)."""
+    requests = generate(case.workload, case.seed, replication)
+    ec = case.template.endpoint_config
+    svc = case.service
+    work = request_work(
+        svc,
+        requests,
+        gpu_type=ec.gpu_type if ec.gpus else None,
+        gpus=max(ec.gpus, 1),
+        ref_gpu_type=svc.reference_gpu,
+        ref_gpus=svc.reference_gpus or 1,
+        rng=stream_rng(case.seed, replication, "service"),
+    )
+    return requests, work
+
+
 # Arrivals handed to a run that keeps no per-request record, at a time (~2 h at 20/s).
 CHUNK = 1 << 17
 
@@ -81,18 +99,8 @@ def run_replication(
     summary is the same (`capplan.engine.stream`).
     """
     seed = case.seed
-    requests = generate(case.workload, seed, replication)
-    ec = case.template.endpoint_config
+    requests, work = replication_work(case, replication)
     svc = case.service
-    work = request_work(
-        svc,
-        requests,
-        gpu_type=ec.gpu_type if ec.gpus else None,
-        gpus=max(ec.gpus, 1),
-        ref_gpu_type=svc.reference_gpu,
-        ref_gpus=svc.reference_gpus or 1,
-        rng=stream_rng(seed, replication, "service"),
-    )
     cfg = EngineConfig.from_case(case)
     streaming = is_streaming(cfg.endpoint_type)
     tokens = None

@@ -211,7 +211,8 @@ def test_json_for_an_infeasible_slo(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 0 and err == ""
     doc = json.loads(out)[0]
     assert doc["feasible"] is False and doc["recommended"] is None
-    assert doc["lower_bound_cost_per_hour"] is None  # infinite: no GPU can meet the target
+    assert doc["fluid_estimate_cost_per_hour"] is None  # infinite: no GPU can meet the target
+    assert doc["lower_bound_cost_per_hour"] >= 0  # the proven bound does not claim infeasibility
     assert "service time" in doc["why"] and doc["best_achievable"]["violation"] >= 2.0
 
 
@@ -221,7 +222,7 @@ def test_table_and_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert code == 0
     assert f"{NAME}: recommendation" in out
     assert f"Run {NAME} on 1× nvidia-ampere-a10" in " ".join(out.split())
-    assert "fluid lower bound" in out
+    assert "proven lower bound" in out
 
 
 def test_table_for_an_infeasible_slo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -264,4 +265,4 @@ def test_verdict_survives_a_zero_lower_bound() -> None:
         },
     }
     text = verdict(doc)
-    assert "fluid lower bound is $0.00/h" in text
+    assert "proven lower bound is $0.00/h" in text

@@ -5,7 +5,7 @@ one GPU type, short per_worker grids, 2 replications) keep each plan to about
 a second in-process. Expectations come from queueing theory, from the SGP docs'
 rule of thumb, or from properties every correct planner has (a tighter SLO
 cannot be met for less money; more traffic needs no fewer workers; nothing
-costs less than the fluid bound).
+costs less than the proven lower bound).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def recommended(doc: dict[str, Any]) -> dict[str, Any]:
     rec = doc["recommended"]
     assert doc["feasible"] and rec is not None, doc.get("why")
     assert rec["meets_slo"]
-    # No configuration of any GPU costs less than the fluid bound (whole workers, perfect packing).
+    # No configuration of any GPU passing the SLO test costs less than the proven bound.
     assert doc["lower_bound_cost_per_hour"] <= rec["cost_per_hour"] * (1 + 1e-9)
     assert 0 <= rec["min_workers"] <= rec["max_workers"]
     return rec
@@ -216,7 +216,7 @@ def test_a_target_below_the_service_time_is_reported() -> None:
     # Nothing is faster than the work itself: at least twice the target.
     assert best is not None and best["violation"] >= 2.0 - 1e-9
     assert best["latency_p99_s"] >= 2.0 - 1e-9
-    assert doc["lower_bound_cost_per_hour"] == math.inf
+    assert doc["fluid_estimate_cost_per_hour"] == math.inf
     assert doc["sensitivity"] == [] and doc["saving_per_month"] is None
     assert doc["search"]["screened_out"] == doc["search"]["candidates"] > 0
 

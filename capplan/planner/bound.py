@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
+
+from capplan import quantiles
 from capplan.analytic import (
     GpuOption,
     Screen,
@@ -13,9 +17,16 @@ from capplan.analytic import (
     screen,
 )
 from capplan.hardware import GPU_TYPES, worker_cost_per_hour
-from capplan.planner.config import SYNC_TOLERANCE, Config, sync_case
+from capplan.planner.config import (
+    SYNC_TOLERANCE,
+    Config,
+    config_case,
+    current_config,
+    sync_case,
+)
 from capplan.scenario import Case, Scenario
-from capplan.service import fits, gpus_to_fit
+from capplan.service import fits, gpus_to_fit, slowdown
+from capplan.simulate import replication_work
 
 
 # ---------------------------------------------------------------- candidates
@@ -23,7 +34,8 @@ from capplan.service import fits, gpus_to_fit
 class Candidate:
     base: Config  # workers unset (0)
     screen: Screen
-    lower_bound: float  # fluid $/hour with this per_worker
+    estimate: float  # fluid $/hour with this per_worker: an estimate that orders the search
+    bound: float | None  # proven $/hour no configuration of this candidate beats (None: none)
 
     @property
     def static_key(self) -> tuple[str, int, int]:
@@ -45,12 +57,18 @@ def gpu_options(case: Case, gpu_types: Sequence[str] | None, change_count: bool)
     return options
 
 
-def candidates(case: Case, scenario: Scenario) -> tuple[list[Candidate], list[Screen], int]:
-    """Screened candidates (cheapest bound first), every screen, and how many were cut."""
+def candidates(
+    case: Case, scenario: Scenario
+) -> tuple[list[Candidate], list[Screen], int, dict[str, float | None]]:
+    """Screened candidates (cheapest estimate first), every screen, how many were cut,
+    and each GPU type's proven bound (`proven_bound` at the most each worker can hold)."""
     planner = scenario.planner
-    screens = [
-        screen(case, opt) for opt in gpu_options(case, planner.gpu_types, planner.change_gpu_count)
-    ]
+    options = gpu_options(case, planner.gpu_types, planner.change_gpu_count)
+    screens = [screen(case, opt) for opt in options]
+    needs = {o.gpu_type: required_work_rate(case, o, planner.replications) for o in options}
+    bounds = {
+        o.gpu_type: proven_bound(case, o, needs[o.gpu_type], bound_limit(case)) for o in options
+    }
     is_async = not sync_case(case)
     out, cut = [], 0
     for scr in screens:
@@ -60,9 +78,11 @@ def candidates(case: Case, scenario: Scenario) -> tuple[list[Candidate], list[Sc
                 cut += 1
                 continue
             base = Config(scr.option.gpu_type, scr.option.gpus, 0, 0, pw)
-            out.append(Candidate(base, scr, cost_for_concurrency(case, scr, k)))
-    out.sort(key=lambda c: (c.lower_bound, c.base))
-    return out, screens, cut
+            need = needs[scr.option.gpu_type]
+            proven = proven_bound(case, scr.option, need, bound_limit(case, pw))
+            out.append(Candidate(base, scr, cost_for_concurrency(case, scr, k), proven))
+    out.sort(key=lambda c: (c.estimate, c.base))
+    return out, screens, cut, bounds
 
 
 def search_concurrency(case: Case, c: Candidate, is_sync: bool) -> float:
@@ -73,19 +93,111 @@ def search_concurrency(case: Case, c: Candidate, is_sync: bool) -> float:
     )
 
 
-def worth(case: Case, c: Candidate, is_sync: bool, best: float) -> bool:
-    """Simulate c if its bound can beat the best so far — and always on the template's
-    own GPU type, so a review sees the best it could do without changing hardware."""
+def worth(case: Case, c: Candidate, best: float) -> bool:
+    """Simulate c unless its proven bound already reaches the best confirmed-grade cost
+    found so far (pruning only with the proven bound, never the estimate) — and always on
+    the template's own GPU type, so a review sees the best it could do without changing
+    hardware."""
     ec = case.template.endpoint_config
     own = c.base.gpu_type == ec.gpu_type
-    return own or candidate_bound(case, c, is_sync) < best
+    return own or c.bound is None or c.bound < best
 
 
-def candidate_bound(case: Case, c: Candidate, is_sync: bool) -> float:
-    """A bound no configuration of the candidate can beat.
+# ---------------------------------------------------------------- the proven lower bound
+def work_rate(case: Case, limit: int) -> float:
+    """θ: the most seconds of work one worker does per second, max over k <= limit of k/s(k)."""
+    k = np.arange(1, max(limit, 1) + 1, dtype=float)
+    return float(np.max(k / slowdown(k, case.service.batching_alpha)))
 
-    Sync endpoints: the GPU's own fluid bound, whatever per_worker says — with
-    min_workers = max_workers the HPA target never binds, and pods may run up
-    to the concurrency the SLO allows.
+
+def bound_limit(case: Case, per_worker: int | None = None) -> int:
+    """The most requests one worker of the candidate can hold: the forwarder's hard limit
+    (SYNC/STREAMING), min(per_worker, async cap) for ASYNC — every per_worker if None."""
+    if sync_case(case):
+        return case.service.concurrency_limit
+    cap = case.simulation.async_concurrency_cap
+    return cap if per_worker is None else min(per_worker, cap)
+
+
+def late_allowed(n: int, pct: float) -> int:
+    """Most of n latency values that may exceed a target x while the value of numpy's
+    linear percentile pct is at most x: those above rank floor(pct/100 (n − 1))."""
+    return max(n - 1 - math.floor(pct / 100 * (n - 1)), 0) if n else 0
+
+
+def required_work_rate(case: Case, option: GpuOption, reps: int) -> float | None:
+    """Seconds of work per second every configuration on `option` passing the planner's
+    SLO test must do, averaged over its replications; the bound is P × this / θ_K.
+
+    Claim. Let a configuration on this GPU option, whose workers hold at most
+    K = `limit` requests each, pass the planner's test over R = `reps`
+    replications (see `capplan.planner.verdict`): for a target "percentile p
+    of latency (or TTFT) <= D", an upper confidence limit at or above the mean
+    of the per-replication percentiles is <= D; the pooled error rate is <=
+    e = max_error_rate. Then its mean cost per hour over the R replications is
+    at least P × this rate / θ_K = P / (θ_K · R · T) · max over targets of
+    (Σ_r W_r − top_m), where P is the worker price, T = horizon − warm-up,
+    θ_K = max_{k<=K} k/s(k), W_r the work (s at concurrency 1, the same draws
+    the simulation serves) of replication r's requests arriving in
+    [warm-up, horizon − D*), D* = (R·D + L)/(1 − a) with the percentile
+    record's error constants a, L (`capplan.quantiles`), and top_m the sum of
+    the m largest of those works pooled over replications, with
+    m = Σ_r late_allowed(n_r, p) + floor(e · Σ_r n_r), n_r the requests of
+    replication r after the warm-up.
+
+    Proof. (1) A ready worker running k requests serves each at speed 1/s(k),
+    so it does k/s(k) <= θ_K seconds of work per second; provisioning,
+    starting and idle time do none. Work done in [warm-up, horizon] is at most
+    θ_K × billed worker-seconds there = θ_K · T · cost_r / P. (2) The upper
+    limit is >= the mean of R non-negative percentiles, so each replication's
+    reported percentile is <= R·D; the record reports the order statistic at
+    rank floor(p(N−1)) as at least (1 − a)·x − L, so that order statistic is
+    <= D*, and at most late_allowed(N, p) <= late_allowed(n_r, p) latency values
+    (completed requests and in-flight ones censored at horizon − arrival)
+    exceed D*. (3) Pooled errors are at most e · Σ known <= e · Σ n_r. (4)
+    Every other request arriving in [warm-up, horizon − D*) finished within D*
+    of its arrival, so before the horizon: its whole work (or, for a TTFT
+    target, its first-token work) was done in [warm-up, horizon]. Dropping
+    the at most m late or failed requests removes at most top_m. Summing (1)
+    over replications: Σ_r cost_r >= P (Σ_r W_r − top_m) / (θ_K T). The
+    same holds for each target, hence for the largest.
+
+    Faults only add work (an ASYNC task re-runs) or errors (counted in e).
+    Returns None for the llm service kind, whose serving engine is not the
+    processor-sharing model of step (1): no bound is claimed there.
     """
-    return c.screen.fluid_cost_per_hour if is_sync else c.lower_bound
+    if case.service.kind == "llm":
+        return None
+    targets = case.slo.targets()
+    best = 0.0
+    runs = [replication_work(replace_gpu(case, option), r) for r in range(reps)]
+    n_all = sum(int(np.sum(req.arrival >= req.warmup)) for req, _ in runs)
+    errors = math.floor(case.slo.max_error_rate * n_all)
+    for key, target in targets.items():
+        pct = float(key.split("_p")[1].removesuffix("_s"))
+        d_star = (reps * target + quantiles.LOW) / (1 - quantiles.ALPHA)
+        works, late = [], errors
+        for req, work in runs:
+            after = req.arrival >= req.warmup
+            late += late_allowed(int(np.sum(after)), pct)
+            inside = after & (req.arrival < req.horizon - d_star)
+            works.append((work.first_token if key.startswith("ttft") else work.total)[inside])
+        pooled = np.sort(np.concatenate(works)) if works else np.zeros(0)
+        total_work = float(np.sum(pooled[: max(len(pooled) - late, 0)]))
+        best = max(best, total_work)
+    window = runs[0][0].horizon - runs[0][0].warmup if runs else 0.0
+    return best / (reps * window) if window > 0 else 0.0
+
+
+def proven_bound(case: Case, option: GpuOption, need: float | None, limit: int) -> float | None:
+    """$/hour no configuration on `option` with at most `limit` requests per worker
+    passing the SLO test beats (`need` from required_work_rate; see its proof)."""
+    if need is None:
+        return None
+    return option.cost_per_hour * need / work_rate(case, limit)
+
+
+def replace_gpu(case: Case, option: GpuOption) -> Case:
+    """The case on this GPU option (only the hardware changes the work)."""
+    cfg = current_config(case)
+    return config_case(case, replace(cfg, gpu_type=option.gpu_type, gpus=option.gpus))

@@ -30,9 +30,12 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> dict[str, A
     reps = scenario.planner.replications
     check_volume(case.workload, reps, case.simulation.max_requests, case.name)
     cap = scenario.planner.max_workers_cap
-    cands, screens, cut = candidates(case, scenario)
+    cands, screens, cut, bounds = candidates(case, scenario)
     search = Search(candidates=len(cands) + cut, screened_out=cut, explored=[])
-    lower_bound = min((s.fluid_cost_per_hour for s in screens), default=math.inf)
+    proven = [b for b in bounds.values() if b is not None]
+    # A bound only when every GPU type considered has one (the llm kind has none).
+    lower_bound = min(proven) if proven and len(proven) == len(bounds) else None
+    estimate = min((s.fluid_cost_per_hour for s in screens), default=math.inf)
 
     statics = static_stage(case, cands, cap, runner, search)
     finals = autoscaled_stage(case, cands, statics, cap, runner, search)
@@ -49,11 +52,12 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> dict[str, A
         "rule_of_thumb": thumb,
         "recommended": recommended,
         "lower_bound_cost_per_hour": lower_bound,
+        "fluid_estimate_cost_per_hour": estimate,
         "saving_per_month": (current["cost_per_hour"] - recommended["cost_per_hour"])
         * HOURS_PER_MONTH
         if recommended
         else None,
-        "alternatives": alternatives(finals, confirmed, failed, screens, recommended, reps),
+        "alternatives": alternatives(finals, confirmed, failed, screens, recommended, reps, bounds),
         "sensitivity": sensitivity(case, recommended, reps, cap, runner, search),
         "explored": [point(c, s) for c, s in search.explored or []],
     }

@@ -80,6 +80,7 @@ def alternatives(
     screens: list[Screen],
     recommended: dict | None,
     reps: int,
+    bounds: dict[str, float | None],
 ) -> list[dict[str, Any]]:
     """The best confirmed configuration on each other GPU type (or why there is none)."""
     rec_gpu = recommended["gpu_type"] if recommended else None
@@ -114,12 +115,13 @@ def alternatives(
             entry.update(
                 {
                     "cost_per_hour": None,
-                    "lower_bound_cost_per_hour": scr.fluid_cost_per_hour,
+                    "lower_bound_cost_per_hour": bounds.get(name),
+                    "fluid_estimate_cost_per_hour": scr.fluid_cost_per_hour,
                     "meets_slo": False if not scr.feasible else None,
                     "note": (
                         "a request alone on this GPU misses the SLO"
                         if not scr.feasible
-                        else "skipped: its lower bound cannot beat the recommendation"
+                        else "skipped: its proven lower bound cannot beat the best found"
                     ),
                 }
             )

@@ -135,7 +135,7 @@ def static_stage(
     pending = list(keys.items())
     while pending:
         wave, pending = pending[:WAVE], pending[WAVE:]
-        wave = [(k, c) for k, c in wave if worth(case, c, is_sync, best)]
+        wave = [(k, c) for k, c in wave if worth(case, c, best)]
         tasks = [
             (
                 case,
@@ -151,7 +151,7 @@ def static_stage(
             search.explored.extend(explored.evaluations)  # type: ignore[union-attr]
             if explored.best is not None:
                 best = min(best, explored.cost(explored.best))
-        pending = [(k, c) for k, c in pending if worth(case, c, is_sync, best)]
+        pending = [(k, c) for k, c in pending if worth(case, c, best)]
     return results
 
 
@@ -181,7 +181,7 @@ def autoscaled_stage(
     searched = 0
     while todo:
         wave, todo = todo[:WAVE], todo[WAVE:]
-        wave = [(c, m) for c, m in wave if worth(case, c, is_sync, best)]
+        wave = [(c, m) for c, m in wave if worth(case, c, best)]
         searched += len(wave)
         tasks = [(case, c.base, m, cap, floor) for c, m in wave]
         for explored in runner.map(autoscaled_search, tasks):
@@ -192,7 +192,7 @@ def autoscaled_stage(
                 if any(c == explored.best for c, _ in explored.evaluations):
                     found.append((explored.best, cost))
                     best = min(best, cost)
-        todo = [(c, m) for c, m in todo if worth(case, c, is_sync, best)]
+        todo = [(c, m) for c, m in todo if worth(case, c, best)]
     # Candidates never searched with the autoscaler: their bound could not beat the best.
     search.pruned = len(cands) - searched
     found.sort(key=lambda fc: preference(fc[1], fc[0]))

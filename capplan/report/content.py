@@ -178,7 +178,7 @@ def _alternatives_table(doc: Mapping[str, Any]) -> Table | Paragraph:
         cost = as_number(a.get("cost_per_hour"))
         note = a.get("note") or ("confirmed with full replications" if a.get("confirmed") else "")
         if not has and a.get("lower_bound_cost_per_hour") is not None:
-            note += f" (fluid lower bound {dollars(a['lower_bound_cost_per_hour'])}/h)"
+            note += f" (proven lower bound {dollars(a['lower_bound_cost_per_hour'])}/h)"
         rows.append(
             (
                 f"{a.get('gpus')}× {a.get('gpu_type')}",
@@ -253,10 +253,12 @@ def _search_text(doc: Mapping[str, Any]) -> str:
     return (
         f"{s.get('candidates', '–')} candidates (GPU type × per_worker), "
         f"{s.get('screened_out', '–')} screened out analytically, {s.get('pruned', '–')} skipped "
-        f"because their lower bound could not beat the best found, {s.get('simulations', '–')} "
+        f"because their proven lower bound could not beat the best found, {s.get('simulations', '–')} "
         f"simulations, {num(s.get('seconds'))} s; {len(doc.get('explored') or [])} candidate "
-        f"points simulated while searching (shown in the cost vs latency figure). Fluid "
-        f"lower bound on cost: {dollars(doc.get('lower_bound_cost_per_hour'))}/h."
+        f"points simulated while searching (shown in the cost vs latency figure). Proven "
+        f"lower bound on cost: {dollars(doc.get('lower_bound_cost_per_hour'))}/h; fluid "
+        f"estimate (per-minute whole workers, not a bound): "
+        f"{dollars(doc.get('fluid_estimate_cost_per_hour'))}/h."
     )
 
 
@@ -276,7 +278,7 @@ FIGURE_CAPTIONS = {
     "cost_latency": (
         "Cost vs p99 latency of every simulated candidate",
         "Each dot is one simulated configuration (one replication); the star is the proposed "
-        "configuration, the square the current one; the green line is the fluid lower bound "
+        "configuration, the square the current one; the green line is the proven lower bound "
         "on cost, the red line the SLO.",
     ),
     "cost_by_gpu": (

@@ -296,7 +296,7 @@ def cost_latency_figure(
                 color=BOUND_COLOR,
                 linestyle="--",
                 linewidth=1.2,
-                label=f"fluid lower bound ${lower:,.2f}/h",
+                label=f"proven lower bound ${lower:,.2f}/h",
             )
         if metric in targets:
             ax.axhline(

@@ -63,9 +63,9 @@ def _short(doc: Mapping[str, Any]) -> str:
 
 
 def _versus_bound(rec: Mapping[str, Any], lb: float | None) -> str:
-    """The recommendation against the fluid bound (which is 0 with no traffic)."""
+    """The recommendation against the proven lower bound (0 with no traffic)."""
     if lb is None or not math.isfinite(lb):
-        return "no fluid lower bound could be computed"
+        return "no proven lower bound applies (see the README's Planner section)"
     if lb <= 0:
-        return "the fluid lower bound is $0.00/h (no traffic to carry)"
-    return f"it is {rec['cost_per_hour'] / lb:.2f}× the fluid lower bound (${lb:,.2f}/h)"
+        return "the proven lower bound is $0.00/h (no traffic to carry)"
+    return f"it is {rec['cost_per_hour'] / lb:.2f}× the proven lower bound (${lb:,.2f}/h)"
