@@ -70,7 +70,8 @@ def main() -> int:
         f"wall         {wall:.1f} s (target < {TIME_TARGET_S:g} s: {'ok' if ok_time else 'MISSED'})"
     )
     print(f"recommended  {describe(rec)}")
-    print(f"lower bound  ${bound:.2f}/h (proven; fluid estimate ${doc['fluid_estimate_cost_per_hour']:.2f}/h)")
+    estimate = doc["fluid_estimate_cost_per_hour"]
+    print(f"lower bound  ${bound:.2f}/h (proven; fluid estimate ${estimate:.2f}/h)")
     if rec:
         ratio = rec["cost_per_hour"] / bound
         verdict = "ok" if ratio <= RATIO_TARGET else "MISSED"

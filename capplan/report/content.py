@@ -253,8 +253,9 @@ def _search_text(doc: Mapping[str, Any]) -> str:
     return (
         f"{s.get('candidates', '–')} candidates (GPU type × per_worker), "
         f"{s.get('screened_out', '–')} screened out analytically, {s.get('pruned', '–')} skipped "
-        f"because their proven lower bound could not beat the best found, {s.get('simulations', '–')} "
-        f"simulations, {num(s.get('seconds'))} s; {len(doc.get('explored') or [])} candidate "
+        f"because their proven lower bound could not beat the best found, "
+        f"{s.get('simulations', '–')} simulations, {num(s.get('seconds'))} s; "
+        f"{len(doc.get('explored') or [])} candidate "
         f"points simulated while searching (shown in the cost vs latency figure). Proven "
         f"lower bound on cost: {dollars(doc.get('lower_bound_cost_per_hour'))}/h; fluid "
         f"estimate (per-minute whole workers, not a bound): "
