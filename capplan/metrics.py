@@ -45,6 +45,7 @@ REPLICATED = (
     "mean_workers",
     "peak_workers",
     "cold_starts",
+    "worker_failures",
 )
 COUNTS = (
     "requests",
@@ -114,6 +115,7 @@ def _workers(rec: EngineRecord, warmup: float) -> dict[str, float]:
         "mean_workers": seconds / window if window > 0 else 0.0,
         "peak_workers": float(_peak(begin, stop)),
         "cold_starts": float(np.sum(w["cold"] & (w["requested_at"] >= lo))),
+        "worker_failures": float(np.sum((w["failed_at"] >= lo) & (w["failed_at"] < hi))),
     }
 
 

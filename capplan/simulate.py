@@ -112,9 +112,12 @@ def run_replication(
     total, first_token = work.total, (work.first_token if streaming else None)
     del requests, work
     cold_rng = stream_rng(seed, replication, "cold_start")
+    fault_rng = stream_rng(seed, replication, "faults")
     # The llm service keeps per-request batch state of its own: it always keeps records.
     if records or cfg.llm is not None:
-        record = run_endpoint(cfg, arrival, total, first_token, horizon, cold_rng, tokens)
+        record = run_endpoint(
+            cfg, arrival, total, first_token, horizon, cold_rng, tokens, fault_rng
+        )
         return summarize(record, warmup, streaming), record
     del tokens  # only the llm service and requests.csv need the token counts
     tally = RequestTally(warmup, horizon, streaming)
@@ -122,7 +125,7 @@ def run_replication(
         (arrival[i : i + CHUNK], total[i : i + CHUNK], _slice(first_token, i))
         for i in range(0, len(arrival), CHUNK)
     )
-    record = run_endpoint_stream(cfg, chunks, horizon, cold_rng, tally.add)
+    record = run_endpoint_stream(cfg, chunks, horizon, cold_rng, tally.add, fault_rng)
     return summarize(record, warmup, streaming, tally), record
 
 

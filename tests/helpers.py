@@ -79,6 +79,7 @@ def scenario_dict(
     service: Mapping[str, Any] | None = None,
     simulation: Mapping[str, Any] | None = None,
     seed: int = 1,
+    faults: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A parsed scenario TOML (templates are passed to build_scenario separately)."""
     raw: dict[str, Any] = {"name": "test", "seed": seed, "workload": dict(workload)}
@@ -87,6 +88,8 @@ def scenario_dict(
     )
     if simulation:
         raw["simulation"] = dict(simulation)
+    if faults:
+        raw["faults"] = dict(faults)
     return raw
 
 
@@ -98,10 +101,11 @@ def make_scenario(
     simulation: Mapping[str, Any] | None = None,
     seed: int = 1,
     base_dir: Path = REPO,
+    faults: Mapping[str, Any] | None = None,
     **template_kw: Any,
 ) -> Scenario:
     tpl = make_template(endpoint_type, **template_kw)
-    raw = scenario_dict(workload, service, simulation, seed)
+    raw = scenario_dict(workload, service, simulation, seed, faults)
     return build_scenario(raw, base_dir=base_dir, templates=(tpl,))
 
 

@@ -6,7 +6,8 @@ short cold starts so scaling happens) must keep the rules that hold whatever
 the load: workers within [min_workers, max_workers], every request in exactly
 one state, no worker above its concurrency limit, nothing served before a worker
 is ready or after it drains, billing equal to the workers' lifetimes, and results
-that depend only on the seed.
+that depend only on the seed. Some examples add `[faults]` (pods that fail and are
+replaced): every rule above still holds, and no request is lost from the books.
 """
 
 from __future__ import annotations
@@ -97,11 +98,13 @@ def cases(draw: st.DrawFn) -> Case:
         "drain_grace_sync_s": draw(st.sampled_from([0.0, 5.0, 600.0])),
         "drain_grace_async_s": draw(st.sampled_from([0.0, 5.0, 1800.0])),
     }
+    mtbf_h = draw(st.sampled_from([None, None, 0.02, 0.1]))
     return make_case(
         etype,
         workload=workload,
         service=service,
         simulation=simulation,
+        faults=None if mtbf_h is None else {"worker_mtbf_h": mtbf_h},
         seed=draw(st.integers(0, 2**16)),
         min_workers=min_w,
         max_workers=max_w,
@@ -196,7 +199,23 @@ def check_statuses(case: Case, cfg: EngineConfig, summary: dict, rec: EngineReco
         assert np.all(start[started] - arrival[started] < cfg.task_expiry_s)
     else:
         assert not (status == EXPIRED).any()
-        check_retries(cfg, rec, rejected, started)
+        if summary["worker_failures"] == 0:
+            check_retries(cfg, rec, rejected, started)
+        else:
+            # A request lost with its pod re-enters the gateway's retries from that moment,
+            # so the schedule from arrival no longer applies; the budget still does.
+            assert np.all(rec.retries <= cfg.max_retries)
+    check_failures(summary, rec)
+
+
+def check_failures(summary: dict, rec: EngineRecord) -> None:
+    """Failed pods stop when they fail, and each ready one is replaced by a cold start."""
+    w = rec.workers
+    failed = np.isfinite(w["failed_at"])
+    assert summary["worker_failures"] == int(failed.sum())
+    np.testing.assert_array_equal(w["stop_at"][failed], w["failed_at"][failed])
+    assert np.all(w["failed_at"][failed] >= w["ready_at"][failed])
+    assert summary["cold_starts"] >= int(np.sum(failed & ~np.isfinite(w["drain_at"])))
 
 
 def check_retries(
@@ -297,6 +316,8 @@ def _label(case: Case, summary: dict, rec: EngineRecord) -> None:
         event("drained with requests in flight")
     if rec.workers["max_k"].max(initial=0) == rec.concurrency_limit:
         event("a worker at its concurrency limit")
+    if summary["worker_failures"]:
+        event("worker failures")
 
 
 def _assert_same(a: EngineRecord, b: EngineRecord) -> None:

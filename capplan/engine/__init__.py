@@ -34,6 +34,7 @@ def run_endpoint(
     horizon: float,
     cold_rng: np.random.Generator,
     tokens: tuple[np.ndarray, np.ndarray] | None = None,
+    fault_rng: np.random.Generator | None = None,
 ) -> EngineRecord:
     """Simulate one endpoint configuration from t = 0 to `horizon`.
 
@@ -43,7 +44,15 @@ def run_endpoint(
     """
     env = MergedEnvironment()
     endpoint = Endpoint(
-        env, cfg, arrival, total_work, first_token_work, cfg.cold_start, cold_rng, tokens
+        env,
+        cfg,
+        arrival,
+        total_work,
+        first_token_work,
+        cfg.cold_start,
+        cold_rng,
+        tokens,
+        fault_rng,
     )
     bounds = Bounds(cfg.min_workers, cfg.max_workers, cfg.per_worker)
     autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds, cfg.autoscaler_params)

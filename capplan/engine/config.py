@@ -6,6 +6,7 @@ is the one place where a template's fields become simulation parameters.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,7 @@ class EngineConfig:
     cost_per_hour: float  # one worker, $/h
     llm: LlmParams | None = None  # set for the llm service kind: each worker is a serving engine
     autoscaler_params: AutoscalerParams = AutoscalerParams()  # the control loops' constants
+    worker_mtbf_s: float = math.inf  # mean time between failures of one running pod; inf: none
 
     @property
     def is_async(self) -> bool:
@@ -91,6 +93,11 @@ class EngineConfig:
             cost_per_hour=cost_per_hour,
             llm=_llm_params(case),
             autoscaler_params=case.autoscaler.params(),
+            worker_mtbf_s=(
+                math.inf
+                if case.faults.worker_mtbf_h is None
+                else case.faults.worker_mtbf_h * 3600.0
+            ),
         )
 
 

@@ -72,8 +72,9 @@ class Endpoint(Pool):
         cold_start: Dist,
         cold_rng: np.random.Generator,
         tokens: tuple[np.ndarray, np.ndarray] | None = None,
+        fault_rng: np.random.Generator | None = None,
     ) -> None:
-        super().__init__(env, cfg, cold_start, cold_rng)
+        super().__init__(env, cfg, cold_start, cold_rng, fault_rng)
         n = len(arrival)
         self.calendar, self.seq = env.calendar, env.seq
         self.arrival = arrival
@@ -139,13 +140,16 @@ class Endpoint(Pool):
         if w is not None:
             self._start(w, i)
             return
-        now = self.env._now
+        # 429 when pods exist but are all at their limit; 503 when none is ready.
+        self._retry(i, self.env._now, REJECTED_429 if self.ready else REJECTED_503)
+
+    def _retry(self, i: int, now: float, failure: int) -> None:
+        """Schedule the gateway's next try of request i, or fail it with `failure`."""
         cfg = self.cfg
         tries = int(self.retries[i]) + 1
         # Launch gateway: stop after max_retries + 1 attempts or once timeout_seconds have passed.
         if tries > cfg.max_retries or now - self.arrival_list[i] >= cfg.gateway_timeout_s:
-            # 429 when pods exist but are all at their limit; 503 when none is ready.
-            self.status[i] = REJECTED_429 if self.ready else REJECTED_503
+            self.status[i] = failure
             self.end[i] = now
             return
         self.retries[i] = tries
@@ -251,9 +255,35 @@ class Endpoint(Pool):
     def _on_grace_over(self, w: Worker) -> None:
         self._kill(w)
 
+    def _on_failure(self, w: Worker) -> None:
+        """The pod died: async tasks go back on the queue (the broker redelivers them);
+        sync requests go through the gateway's retries like a connection error, except a
+        stream that has already sent tokens, which the gateway cannot retry."""
+        now = self.env._now
+        unfinished = self._evict(w, now)
+        if self.cfg.is_async:
+            self._requeue(unfinished)
+            return
+        for i in unfinished:
+            if self.ft_work is not None and not np.isnan(self.first_token[i]):
+                self.status[i], self.end[i] = REJECTED_503, now
+                continue
+            self.start[i] = self.first_token[i] = np.nan
+            self.worker_of[i] = -1
+            self._retry(i, now, REJECTED_503)
+
     def _kill(self, w: Worker) -> None:
         """Grace period over: sync requests fail (503); async tasks go back on the queue."""
         now = self.env._now
+        unfinished = self._evict(w, now)
+        if self.cfg.is_async:
+            self._requeue(unfinished)
+            return
+        for i in unfinished:
+            self.status[i], self.end[i] = REJECTED_503, now
+
+    def _evict(self, w: Worker, now: float) -> list[int]:
+        """Take every unfinished request off w; returns them, oldest index first."""
         if self.llm is not None:
             unfinished = self.llm.unfinished(w)
         else:
@@ -263,16 +293,16 @@ class Endpoint(Pool):
         w.jobs.clear()
         w.k = 0
         w.gen += 1
-        for i in unfinished:
-            if self.cfg.is_async:
-                self.start[i] = self.first_token[i] = np.nan
-                self.worker_of[i] = -1
-            else:
-                self.status[i], self.end[i] = REJECTED_503, now
-        if self.cfg.is_async:
-            self.queue.extendleft(reversed(unfinished))
-            for r in self.ready:
-                self._feed(r)
+        return unfinished
+
+    def _requeue(self, tasks: list[int]) -> None:
+        """Async tasks back at the head of the queue, then to whichever workers have room."""
+        for i in tasks:
+            self.start[i] = self.first_token[i] = np.nan
+            self.worker_of[i] = -1
+        self.queue.extendleft(reversed(tasks))
+        for r in self.ready:
+            self._feed(r)
 
     def _feed(self, w: Worker) -> None:
         now = self.env._now

@@ -28,10 +28,13 @@ class Pool:
         cfg: EngineConfig,
         cold_start: Dist,
         cold_rng: np.random.Generator,
+        fault_rng: np.random.Generator | None = None,
     ) -> None:
         self.env, self.cfg = env, cfg
         self.cold_start, self.cold_rng = cold_start, cold_rng
         self.cold_draws: list[float] = []  # draw i belongs to worker i, whatever the timing
+        self.fault_rng = fault_rng
+        self.fault_draws: list[float] = []  # time to failure of worker i, once it runs
         self.workers: list[Worker] = []
         self.pending: list[Worker] = []  # provisioning or starting (not draining)
         self.ready: list[Worker] = []  # ready, oldest first
@@ -45,6 +48,9 @@ class Pool:
     def _on_grace_over(self, w: Worker) -> None:
         """w's termination grace period ended with requests still on it."""
 
+    def _on_failure(self, w: Worker) -> None:
+        """w failed: whatever it was serving is lost."""
+
     def record(self) -> None:
         """A worker changed state."""
 
@@ -56,6 +62,7 @@ class Pool:
             w.state, w.ready_at = State.READY, 0.0
             self.workers.append(w)
             self.ready.append(w)
+            self._watch(w)
 
     def _launch(self) -> None:
         w = Worker(len(self.workers), self.env._now, cold=True)
@@ -87,6 +94,7 @@ class Pool:
         w.state, w.ready_at = State.READY, env.now
         self.pending.remove(w)
         self.ready.append(w)
+        self._watch(w)
         self._on_ready(w)
         self.record()
 
@@ -132,8 +140,42 @@ class Pool:
         w.idle_event = env.event()
         # Launch: terminationGracePeriodSeconds bounds how long in-flight work may finish.
         yield w.idle_event | env.timeout(self.cfg.drain_grace_s)
+        if w.state == State.STOPPED:
+            return  # it failed while draining
         if w.k:
             self._on_grace_over(w)
         w.state, w.stop_at = State.STOPPED, env.now
         self.draining.remove(w)
+        self.record()
+
+    # ------------------------------------------------------------ faults
+    def _watch(self, w: Worker) -> None:
+        """Start w's failure clock when it starts running ([faults] only)."""
+        if self.cfg.worker_mtbf_s < math.inf and self.fault_rng is not None:
+            self.env.process(self._fail_after(w))
+
+    def _fail_after(self, w: Worker) -> Any:
+        yield self.env.timeout(self._fault_draw(w.id))
+        if w.state in (State.READY, State.DRAINING):
+            self._fail(w)
+
+    def _fault_draw(self, wid: int) -> float:
+        assert self.fault_rng is not None
+        while wid >= len(self.fault_draws):
+            more = self.fault_rng.exponential(self.cfg.worker_mtbf_s, 64)
+            self.fault_draws.extend(more.tolist())
+        return self.fault_draws[wid]
+
+    def _fail(self, w: Worker) -> None:
+        """A running pod dies: its work is lost and, unless it was being deleted anyway,
+        the ReplicaSet replaces it with a new pod (node provisioning and a cold start)."""
+        now = self.env._now
+        replace = w.state == State.READY
+        (self.ready if replace else self.draining).remove(w)
+        self._on_failure(w)
+        w.state, w.stop_at, w.failed_at = State.STOPPED, now, now
+        if w.idle_event is not None and not w.idle_event.triggered:
+            w.idle_event.succeed()
+        if replace:
+            self._launch()
         self.record()

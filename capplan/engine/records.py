@@ -40,7 +40,8 @@ class EngineRecord:
     worker: np.ndarray
     status: np.ndarray
     retries: np.ndarray
-    workers: dict[str, np.ndarray]  # id, requested_at, ready_at, drain_at, stop_at, max_k, cold
+    # id, requested_at, ready_at, drain_at, stop_at, max_k, cold, failed_at
+    workers: dict[str, np.ndarray]
     timeline: np.ndarray  # rows: TIMELINE_COLUMNS
     horizon: float
     concurrency_limit: int
@@ -59,6 +60,7 @@ def worker_table(workers: Sequence[Worker]) -> dict[str, np.ndarray]:
         "stop_at": np.array([w.stop_at for w in workers], dtype=float),
         "max_k": np.array([w.max_k for w in workers], dtype=np.int32),
         "cold": np.array([w.cold for w in workers], dtype=bool),
+        "failed_at": np.array([w.failed_at for w in workers], dtype=float),
     }
 
 

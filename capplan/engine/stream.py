@@ -42,6 +42,7 @@ def run_endpoint_stream(
     horizon: float,
     cold_rng: np.random.Generator,
     sink: Sink,
+    fault_rng: np.random.Generator | None = None,
 ) -> EngineRecord:
     """Simulate like `run_endpoint`, handing every request to `sink` instead of keeping it.
 
@@ -53,7 +54,9 @@ def run_endpoint_stream(
     if first is None:  # no arrivals at all
         first = (np.zeros(0), np.zeros(0), None)
     env = MergedEnvironment()
-    endpoint = Endpoint(env, cfg, first[0], first[1], first[2], cfg.cold_start, cold_rng)
+    endpoint = Endpoint(
+        env, cfg, first[0], first[1], first[2], cfg.cold_start, cold_rng, fault_rng=fault_rng
+    )
     endpoint.timeline_wanted = False
     bounds = Bounds(cfg.min_workers, cfg.max_workers, cfg.per_worker)
     autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds)

@@ -49,6 +49,7 @@ class Worker:
         "idle_event",
         "cold",
         "area",
+        "failed_at",
     )
 
     def __init__(self, wid: int, now: float, cold: bool) -> None:
@@ -69,6 +70,7 @@ class Worker:
         self.idle_event = None  # SimPy event a draining worker waits on
         self.cold = cold  # started by the autoscaler (a cold start), not at t = 0
         self.area = 0.0  # ∫ k dt: the pod's own concurrency metric, up to t_last
+        self.failed_at = INF  # when the pod failed ([faults]); inf if it never did
 
     def catch_up(self, now: float) -> None:
         """Bring the virtual clock and ∫ k dt up to real time `now`."""

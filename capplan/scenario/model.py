@@ -9,7 +9,7 @@ from pathlib import Path
 from capplan.errors import CapplanError
 from capplan.hardware import Prices
 from capplan.scenario.autoscaler_spec import AutoscalerSpec
-from capplan.scenario.specs import PlannerSpec, ServiceSpec, SimulationSpec, SloSpec
+from capplan.scenario.specs import FaultsSpec, PlannerSpec, ServiceSpec, SimulationSpec, SloSpec
 from capplan.scenario.workload_spec import WorkloadSpec
 from capplan.templates import ModelTemplate
 
@@ -26,6 +26,7 @@ class Case:
     prices: Prices
     seed: int
     autoscaler: AutoscalerSpec = AutoscalerSpec()
+    faults: FaultsSpec = FaultsSpec()
 
     @property
     def name(self) -> str:
@@ -52,6 +53,7 @@ class Scenario:
     simulation: SimulationSpec
     autoscaler: AutoscalerSpec = AutoscalerSpec()
     base_dir: Path = Path(".")
+    faults: FaultsSpec = FaultsSpec()
 
     @property
     def template_names(self) -> tuple[str, ...]:
@@ -76,6 +78,7 @@ class Scenario:
             prices=self.prices,
             seed=self.seed,
             autoscaler=self.autoscaler,
+            faults=self.faults,
         )
 
     def cases(self, name: str | None = None) -> list[Case]:

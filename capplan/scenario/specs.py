@@ -139,6 +139,13 @@ class PlannerSpec(Spec):
         return tuple(sorted(set(v)))
 
 
+class FaultsSpec(Spec):
+    """`[faults]`: pod failures. Without the table nothing fails."""
+
+    # mean time between failures of one running pod, hours; failures are exponential
+    worker_mtbf_h: float | None = Field(None, gt=0, allow_inf_nan=False)
+
+
 class SimulationSpec(Spec):
     replications: int = Field(1, ge=1)
     autoscaler: Literal["launch", "static"] = "launch"

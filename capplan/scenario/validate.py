@@ -8,7 +8,7 @@ from pydantic import BaseModel, ValidationError
 
 from capplan.errors import CapplanError
 from capplan.scenario.autoscaler_spec import AutoscalerSpec
-from capplan.scenario.specs import PlannerSpec, ServiceSpec, SimulationSpec, SloSpec
+from capplan.scenario.specs import FaultsSpec, PlannerSpec, ServiceSpec, SimulationSpec, SloSpec
 from capplan.scenario.workload_spec import WorkloadSpec
 from capplan.validation import validation_message
 
@@ -24,6 +24,7 @@ WHOLE_SCENARIO: dict[str, type[BaseModel]] = {
     "planner": PlannerSpec,
     "simulation": SimulationSpec,
     "autoscaler": AutoscalerSpec,
+    "faults": FaultsSpec,
 }
 
 
