@@ -48,6 +48,21 @@ def _cases() -> dict[str, Case]:
             service={**lognormal, "cold_start": 60},
             min_workers=0, max_workers=3, per_worker=2,
         ),
+        # [faults]: lost sync requests retried through the calendar, async tasks requeued.
+        "sync_faults": make_case(
+            "SYNC",
+            workload={"kind": "poisson", "rate": 2, "horizon_s": 1800},
+            service={"kind": "latency", "distribution": "exponential", "mean_s": 4.0,
+                     "cold_start": 20},
+            min_workers=2, max_workers=4, per_worker=2, faults={"worker_mtbf_h": 0.05},
+        ),
+        "async_faults": make_case(
+            "ASYNC",
+            workload={"kind": "poisson", "rate": 1, "horizon_s": 1800},
+            service={"kind": "latency", "distribution": "exponential", "mean_s": 4.0,
+                     "cold_start": 20},
+            min_workers=1, max_workers=3, per_worker=2, faults={"worker_mtbf_h": 0.05},
+        ),
         # Streaming: first tokens recorded while requests are still in flight.
         "streaming": make_case(
             "STREAMING",
