@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 from capplan.errors import CapplanError
+from capplan.io import write_atomic
 from capplan.template_files import templates_from_page_dicts, warn_scale_from_zero
 
 API_KEY_ENV = "SGP_API_KEY"
@@ -248,19 +248,18 @@ def write_page(path: str | Path, items: list[dict[str, Any]]) -> None:
     directory = target.parent
     if not directory.is_dir():
         raise CapplanError(f"{target}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8") as out:
             json.dump(page, out, indent=2)
             out.write("\n")
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise CapplanError(f"{target}: cannot write: {exc.strerror}") from None
-        raise
+
+    try:
+        write_atomic(target, write)  # also removes its temp file on SIGTERM
+    except OSError as exc:
+        raise CapplanError(f"{target}: cannot write: {exc.strerror}") from None
 
 
 def fetch_to_file(

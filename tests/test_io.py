@@ -123,3 +123,33 @@ def test_simulate_out_twice_replaces_the_folder(tmp_path: Path) -> None:
     assert os.stat(out / "summary.json").st_mtime_ns >= first
     assert sorted(p.name for p in out.iterdir()) == ["requests.csv", "summary.json", "timeline.csv"]
     assert hidden(tmp_path) == []
+
+
+def test_sigterm_mid_file_write_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """write_atomic (templates fetch, traffic fetch): the old file stays, no hidden temp."""
+    target = tmp_path / "t.json"
+    target.write_text("old")
+    script = textwrap.dedent(
+        f"""
+        import time
+        from pathlib import Path
+        from capplan.io import write_atomic
+
+        def slow(tmp: Path) -> None:
+            tmp.write_text("new")
+            print("writing", flush=True)
+            time.sleep(60)
+
+        write_atomic(Path({str(target)!r}), slow)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "writing"
+        assert len(hidden(tmp_path)) == 1
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert hidden(tmp_path) == [] and target.read_text() == "old"
