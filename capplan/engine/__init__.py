@@ -35,12 +35,15 @@ def run_endpoint(
     cold_rng: np.random.Generator,
     tokens: tuple[np.ndarray, np.ndarray] | None = None,
     fault_rng: np.random.Generator | None = None,
+    skip_idle: bool = True,
 ) -> EngineRecord:
     """Simulate one endpoint configuration from t = 0 to `horizon`.
 
     first_token_work is None unless time to first token is tracked (STREAMING).
     tokens: (prompt, output) token counts per request; the llm service needs them,
     and the record carries them for TPOT and requests.csv.
+    skip_idle=False makes the control loop tick every period even at a fixed point
+    (same results, `capplan.engine.idle`; for tests and comparisons).
     """
     env = MergedEnvironment()
     endpoint = Endpoint(
@@ -56,6 +59,7 @@ def run_endpoint(
     )
     bounds = Bounds(cfg.min_workers, cfg.max_workers, cfg.per_worker)
     autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds, cfg.autoscaler_params)
+    endpoint.skip_idle = skip_idle
     endpoint.boot()
     env.process(endpoint.control(autoscaler))
     # The run allocates millions of short-lived tuples and no reference cycles:

@@ -17,6 +17,7 @@ import numpy as np
 from capplan.distributions import Dist
 from capplan.engine.clock import INF, MergedEnvironment
 from capplan.engine.config import EngineConfig
+from capplan.engine.idle import wake
 from capplan.engine.integral import TimeIntegral
 from capplan.engine.lifecycle import Pool
 from capplan.engine.llm_worker import LlmRequests
@@ -96,6 +97,8 @@ class Endpoint(Pool):
         # the endpoint's series (the HPA's per-pod metric is each Worker's own area).
         self.busy = TimeIntegral()
         self.last_arrival: float | None = None
+        self.changed_at = 0.0  # last worker state or replica change (engine.idle reads it)
+        self.skip_idle = True  # False: tick every period (the reference engine.idle is tested on)
         self.timeline: list[tuple[float, ...]] = []
         self.timeline_wanted = True  # a streamed run (engine.stream) keeps no timeline
 
@@ -338,13 +341,29 @@ class Endpoint(Pool):
         return tuple(views)
 
     def control(self, autoscaler: Autoscaler) -> Any:
-        """The autoscaler's loop: observe, decide, scale, every period."""
+        """The autoscaler's loop: observe, decide, scale, every period.
+
+        At a fixed point it jumps to the first tick that can change anything
+        (`capplan.engine.idle` proves the results are the same).
+        """
+        env = self.env
         while True:
-            self.scale_to(autoscaler.decide(self.observe()))
-            self.record()
-            yield self.env.timeout(autoscaler.period_s)
+            obs = self.observe()
+            desired = autoscaler.decide(obs)
+            kept = desired == obs.current == self.desired
+            if not kept:
+                self.changed_at = env._now
+            self.scale_to(desired)
+            self._row()
+            skip = wake(self, autoscaler, kept) if self.skip_idle else None
+            yield env.timeout(autoscaler.period_s) if skip is None else skip
 
     def record(self) -> None:
+        """A worker changed state: note when, and add a timeline row."""
+        self.changed_at = self.env._now
+        self._row()
+
+    def _row(self) -> None:
         if not self.timeline_wanted:
             return
         provisioning = sum(1 for w in self.pending if w.state == State.PROVISIONING)

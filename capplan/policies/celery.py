@@ -55,6 +55,11 @@ class CeleryAutoscaler:
         # from front to back, so the front is cooldown_hold() of the full history in O(1).
         self._candidates: deque[Recommendation] = deque()
 
+    @property
+    def settle_s(self) -> float:
+        """Quiet time after which the cooldown window holds only the idle `wanted` (0)."""
+        return self._params.celery_cooldown_s + self.period_s
+
     def decide(self, obs: Observation) -> int:
         """Record this tick's `wanted` and apply the cooldown maximum, clamped."""
         wanted = celery_wanted(obs.queued, obs.in_flight, self._bounds.per_worker)

@@ -188,6 +188,18 @@ class HpaAutoscaler:
         # None until the first sync records the current size (k8s keeps nil until then).
         self._recommendations: list[Recommendation] | None = recommendations
 
+    @property
+    def settle_s(self) -> float:
+        """Quiet time after which, with a constant observation, every sync returns the last.
+
+        The metric window then averages a constant area (0 concurrency, exactly) on a
+        sample taken after the last change (one period of slack), and the stabilisation
+        windows then hold only the constant proposal that follows; see capplan.engine.idle.
+        """
+        p = self._params
+        window = max(p.hpa_scale_down_stabilization_s, p.hpa_scale_up_stabilization_s)
+        return 2 * self.period_s + p.hpa_metric_window_s + window
+
     def decide(self, obs: Observation) -> int:
         """Record the metric samples, then run one HPA sync."""
         self.observe(obs)

@@ -110,6 +110,38 @@ class KedaAutoscaler:
             replicas = self._hpa.sync(replace(obs, current=replicas))
         return clamp(replicas, self._bounds.min_workers, self._bounds.max_workers)
 
+    @property
+    def settle_s(self) -> float | None:
+        """Quiet time after which, with a constant observation, every poll returns the last.
+
+        By then the key has expired and the 2-minute metric is exactly 0 (inactive), the
+        cooldown since the last active poll is over, and the HPA it owns has settled.
+        None when a period is not a whole number of seconds: `skip_ticks` then could not
+        reproduce the HPA sync phase exactly, so no poll is skipped.
+        """
+        p = self._params
+        if not (float(self.period_s).is_integer() and float(self._hpa.period_s).is_integer()):
+            return None
+        active_for = max(p.keda_key_expiry_s, 2 * self.period_s + p.hpa_metric_window_s)
+        return active_for + p.keda_cooldown_s + self.period_s + self._hpa.settle_s
+
+    def skip_ticks(self, first: float, n: int) -> None:
+        """Advance the HPA sync clock as `n` polls at first, first + period, ... would.
+
+        Polls and syncs are whole seconds here (settle_s is None otherwise), so a poll at t
+        is due exactly when t >= the next sync time (the float slack cannot matter), and
+        after a due poll the next due one comes ceil(sync / poll) polls later.
+        """
+        poll, sync = int(self.period_s), int(self._hpa.period_s)
+        start, due = int(first), self._next_hpa_sync
+        last = start + (n - 1) * poll
+        if n <= 0 or due > last:
+            return
+        j0 = max(0, -(-(int(due) - start) // poll))  # first due poll among the n
+        stride = -(-sync // poll)
+        j_last = j0 + (n - 1 - j0) // stride * stride
+        self._next_hpa_sync = float(start + j_last * poll + sync)
+
     def _hpa_due(self, now: float) -> bool:
         """True once per HPA sync period (the HPA controller runs on its own clock)."""
         if now + _TIME_EPS < self._next_hpa_sync:

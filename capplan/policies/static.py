@@ -14,6 +14,8 @@ class StaticAutoscaler:
         self._bounds = bounds
         self.period_s = (params or AutoscalerParams()).static_period_s
 
+    settle_s = 0.0  # the decision never depends on what is observed
+
     def decide(self, obs: Observation) -> int:
         """min_workers, whatever is observed."""
         return self._bounds.min_workers
