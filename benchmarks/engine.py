@@ -4,6 +4,7 @@
     python benchmarks/engine.py              # everything
     python benchmarks/engine.py speed        # M/M/4 vs the peers, as ratios
     python benchmarks/engine.py scale        # 1M requests, 24 h at 20/s, 10x overload
+    python benchmarks/engine.py sparse       # 2 requests 10 days / 3 years apart (idle jump)
 
 Speed: a static M/M/4 pool (lambda 3.2, mu 1, ASYNC, per_worker 1) for 200,000
 requests through capplan's engine with the Launch autoscaler loop running
@@ -182,10 +183,57 @@ def scale() -> list[dict]:
     return out
 
 
+SPARSE_CASES = {
+    # (gap between the two requests in s, endpoint type, min_workers, skip idle ticks)
+    "10d-hpa-ticking": (10 * 86400.0, "SYNC", 1, False),
+    "10d-hpa": (10 * 86400.0, "SYNC", 1, True),
+    "10d-keda-ticking": (10 * 86400.0, "SYNC", 0, False),
+    "10d-keda": (10 * 86400.0, "SYNC", 0, True),
+    "3y-hpa": (3 * 365 * 86400.0, "SYNC", 1, True),
+    "3y-keda": (3 * 365 * 86400.0, "SYNC", 0, True),
+    "3y-celery": (3 * 365 * 86400.0, "ASYNC", 0, True),
+}
+
+
+def sparse_case(name: str) -> dict:
+    """Two 1 s requests `gap` apart, horizon gap + 1 h: time, timeline rows, peak RSS."""
+    from capplan.engine import run_endpoint
+
+    gap, kind, low, skip = SPARSE_CASES[name]
+    cfg = engine_config(kind, 1, 1, 0.0, min_workers=low, max_workers=3)
+    start = time.perf_counter()
+    rec = run_endpoint(
+        cfg,
+        np.array([10.0, 10.0 + gap]),
+        np.ones(2),
+        None,
+        gap + 3600.0,
+        np.random.default_rng(7),
+        skip_idle=skip,
+    )
+    return {
+        "case": name,
+        "seconds": round(time.perf_counter() - start, 3),
+        "timeline_rows": len(rec.timeline),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def sparse() -> None:
+    for name in SPARSE_CASES:
+        proc = subprocess.run(
+            [sys.executable, __file__, "_sparse", name], capture_output=True, text=True, check=True
+        )
+        print(proc.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "what", nargs="?", default="all", choices=["all", "speed", "scale", "_case"]
+        "what",
+        nargs="?",
+        default="all",
+        choices=["all", "speed", "scale", "sparse", "_case", "_sparse"],
     )
     parser.add_argument("name", nargs="?")
     parser.add_argument("-n", type=int, default=200_000)
@@ -195,10 +243,15 @@ def main() -> None:
     if args.what == "_case":
         print(json.dumps(scale_case(args.name)))
         return
+    if args.what == "_sparse":
+        print(json.dumps(sparse_case(args.name)))
+        return
     if args.what in ("all", "speed"):
         speed(args.n, args.repeats)
     if args.what in ("all", "scale"):
         scale()
+    if args.what in ("all", "sparse"):
+        sparse()
 
 
 if __name__ == "__main__":

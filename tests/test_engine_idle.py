@@ -1,15 +1,17 @@
 """The control loop's jump over idle ticks (capplan.engine.idle) changes no result.
 
 Every generated endpoint (all four types, min_workers 0 and >= 1, the static pool,
-sparse traces: bursts separated by gaps longer than every settle time) is run twice,
-once ticking every period (`skip_idle=False`) and once jumping; requests, workers,
-summary, cost and the timeline as a step function must be byte-identical. A trace
-of two requests three years apart must then run in seconds, in little memory.
+pod failures, sparse traces: bursts separated by gaps longer than every settle
+time) is run twice, once ticking every period (`skip_idle=False`) and once
+jumping; requests, workers, summary, cost and the timeline as a step function
+must be byte-identical. A trace of two requests three years apart must then run
+in seconds, in little memory.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 import tracemalloc
 from typing import Any
@@ -66,7 +68,9 @@ def configs(draw: st.DrawFn) -> EngineConfig:
         readiness_delay_s=draw(st.integers(0, 30)),
         high_priority=draw(st.booleans()),
     )
-    return EngineConfig.from_case(case)
+    # [faults]: pod failures are SimPy events, so a jump stops at each one.
+    mtbf = draw(st.sampled_from([math.inf, math.inf, 1800.0, 7200.0]))
+    return dataclasses.replace(EngineConfig.from_case(case), worker_mtbf_s=mtbf)
 
 
 @st.composite
@@ -87,8 +91,10 @@ def sparse_traces(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, float]:
 def engine(cfg: EngineConfig, trace: tuple, skip_idle: bool) -> EngineRecord:
     arrival, work, horizon = trace
     first = work * 0.1 if cfg.endpoint_type == "STREAMING" else None
-    rng = np.random.default_rng(7)
-    return run_endpoint(cfg, arrival, work, first, horizon, rng, skip_idle=skip_idle)
+    rng, faults = np.random.default_rng(7), np.random.default_rng(11)
+    return run_endpoint(
+        cfg, arrival, work, first, horizon, rng, fault_rng=faults, skip_idle=skip_idle
+    )
 
 
 def collapsed(timeline: np.ndarray) -> np.ndarray:
