@@ -39,6 +39,8 @@ REPLICATED = (
     *(f"latency_p{p}_s" for p in PERCENTILES),
     "ttft_mean_s",
     *(f"ttft_p{p}_s" for p in PERCENTILES),
+    "tpot_mean_s",
+    *(f"tpot_p{p}_s" for p in PERCENTILES),
     "worker_hours",
     "cost_usd",
     "cost_per_hour",
@@ -71,8 +73,17 @@ def requests_frame(rec: EngineRecord, replication: int = 0) -> pd.DataFrame:
             "worker": rec.worker,
             "status": pd.Categorical.from_codes(rec.status.astype(np.int8), STATUS_NAMES),
             "retries": rec.retries,
+            "prompt_tokens": _tokens(rec.prompt_tokens, len(rec.arrival)),
+            "output_tokens": _tokens(rec.output_tokens, len(rec.arrival)),
         }
     )
+
+
+def _tokens(values: np.ndarray | None, n: int) -> np.ndarray:
+    """Token counts as nullable integers: absent (latency services) is <NA>."""
+    if values is None:
+        return pd.array([pd.NA] * n, dtype="Int64")
+    return pd.array(values, dtype="Int64")
 
 
 def timeline_frame(rec: EngineRecord, replication: int = 0) -> pd.DataFrame:
@@ -94,7 +105,7 @@ def summarize(
     no per-request record); the record's own requests are added to it.
     """
     tally = tally if tally is not None else RequestTally(warmup, rec.horizon, streaming)
-    tally.add(rec.arrival, rec.start, rec.first_token, rec.end, rec.status)
+    tally.add(rec.arrival, rec.start, rec.first_token, rec.end, rec.status, rec.output_tokens)
     out = tally.summary()
     out.update(_workers(rec, warmup))
     return out

@@ -46,6 +46,17 @@ def wait_values(
     return np.concatenate([start[served] - arrival[served], horizon - arrival[queued]])
 
 
+def tpot_values(
+    first_token: np.ndarray, end: np.ndarray, status: np.ndarray, output_tokens: np.ndarray
+) -> np.ndarray:
+    """(end − first token) / (output tokens − 1) of completed requests with >= 2 output tokens.
+
+    Unfinished requests are left out, not censored: their token count so far is unknown.
+    """
+    many = (status == OK) & (output_tokens >= 2) & ~np.isnan(first_token)
+    return (end[many] - first_token[many]) / (output_tokens[many] - 1.0)
+
+
 class RequestTally:
     """Status counts and wait / latency / TTFT histograms of the requests that count."""
 
@@ -56,6 +67,7 @@ class RequestTally:
         self.wait = LogHistogram()
         self.latency = LogHistogram()
         self.ttft = LogHistogram() if ttft else None
+        self.tpot = LogHistogram() if ttft else None
 
     def add(
         self,
@@ -64,6 +76,7 @@ class RequestTally:
         first_token: np.ndarray,
         end: np.ndarray,
         status: np.ndarray,
+        output_tokens: np.ndarray | None = None,
     ) -> None:
         """Tally a chunk of requests (arrays aligned per request; PENDING ones censored)."""
         keep = arrival >= self.warmup
@@ -71,6 +84,7 @@ class RequestTally:
             arrival, start, first_token, end, status = (
                 a[keep] for a in (arrival, start, first_token, end, status)
             )
+            output_tokens = output_tokens[keep] if output_tokens is not None else None
         self.status += np.bincount(status, minlength=len(STATUS_NAMES))
         wait = wait_values(arrival, start, status, self.horizon)
         self.waited += int(np.count_nonzero(wait > WAITED_EPS))
@@ -78,6 +92,8 @@ class RequestTally:
         self.latency.add(latency_sample(arrival, end, status, self.horizon))
         if self.ttft is not None:
             self.ttft.add(latency_sample(arrival, first_token, status, self.horizon))
+        if self.tpot is not None and output_tokens is not None:
+            self.tpot.add(tpot_values(first_token, end, status, output_tokens))
 
     def summary(self) -> dict[str, float]:
         out = self._counts()
@@ -85,6 +101,7 @@ class RequestTally:
         out.update(_stats("wait", self.wait))
         out.update(_stats("latency", self.latency))
         out.update(_stats("ttft", self.ttft))
+        out.update(_stats("tpot", self.tpot))
         return out
 
     def _counts(self) -> dict[str, float]:

@@ -28,6 +28,7 @@ from capplan.analytic import (
     screen,
     usable_concurrency,
 )
+from capplan.errors import CapplanError
 from capplan.scenario import Case, build_scenario
 from capplan.service import slowdown
 
@@ -163,9 +164,12 @@ def test_ttft_targets_bind_only_streaming_endpoints() -> None:
     slo = {"latency_p99_s": 100.0, "ttft_p99_s": 2.0}
     total, first = np.full(30, 10.0), np.full(30, 1.0)  # latency allows k = 91, TTFT k = 11
     streaming = make_case(slo, alpha=0.1, endpoint_type="STREAMING")
-    sync = make_case(slo, alpha=0.1, endpoint_type="SYNC")
+    # A TTFT target on a SYNC template is refused at load (slo.ttft_p99_s names it).
+    sync = make_case({"latency_p99_s": 100.0}, alpha=0.1, endpoint_type="SYNC")
     assert usable_concurrency(streaming, total, first, 200) == 11
     assert usable_concurrency(sync, total, first, 200) == 91
+    with pytest.raises(CapplanError, match=r"slo\.ttft_p99_s: .*not STREAMING"):
+        make_case(slo, alpha=0.1, endpoint_type="SYNC")
 
 
 # ---------------------------------------------------------------- fluid bound

@@ -120,3 +120,40 @@ def _replay_at(params: LlmParams, prompt, output, arrival):  # noqa: ANN001, ANN
     from capplan.llm.loadtest import _replay
 
     return _replay(params, prompt, output, arrival, len(prompt), closed=False)
+
+
+def test_tpot_summary_slo_and_request_table() -> None:
+    from capplan.metrics import requests_frame
+
+    case = make_case(
+        "STREAMING",
+        workload={
+            "rate": 2,
+            "horizon_s": 300,
+            "context_tokens": {"distribution": "uniform", "low": 100, "high": 2000},
+            "generated_tokens": {"distribution": "uniform", "low": 1, "high": 300},
+        },
+        service={**LLM, "prefill_tokens_per_s": 8000, "decode_tokens_per_s": 50},
+        gpu_type="nvidia-ampere-a100e",
+        per_worker=50,
+    )
+    summary, rec = run(case)
+    ok = (rec.status == 1) & (rec.output_tokens >= 2)
+    tpot = (rec.end - rec.first_token)[ok] / (rec.output_tokens[ok] - 1)
+    assert summary["tpot_mean_s"] == pytest.approx(tpot.mean(), rel=1e-9)
+    assert summary["tpot_p99_s"] == pytest.approx(np.percentile(tpot, 99), rel=1e-3)
+    assert tpot.min() >= 1 / 50 * (1 - 1e-9)
+    table = requests_frame(rec)
+    assert (table["output_tokens"].to_numpy() == rec.output_tokens).all()
+    assert (table["prompt_tokens"].to_numpy() == rec.prompt_tokens).all()
+
+
+def test_tpot_target_needs_a_streaming_template() -> None:
+    with pytest.raises(CapplanError, match=r"^slo\.tpot_p90_s: .*SYNC, not STREAMING"):
+        from helpers import REPO, make_template, scenario_dict
+
+        from capplan.scenario import build_scenario
+
+        raw = scenario_dict({"rate": 1}, LLM)
+        raw["slo"] = {"tpot_p90_s": 0.05}
+        build_scenario(raw, base_dir=REPO, templates=(make_template("SYNC"),))

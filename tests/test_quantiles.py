@@ -98,6 +98,7 @@ def _requests(rng: np.random.Generator, n: int, horizon: float) -> dict[str, np.
         "first_token": first_token,
         "end": end,
         "status": status,
+        "output_tokens": rng.integers(1, 50, n),
     }
 
 

@@ -76,6 +76,8 @@ def build_scenario(
     workloads = {n: resolve_workload(_merged(per_table, "workload", n), base_dir) for n in names}
     services = {t.name: pin_reference(_merged(per_table, "service", t.name), t) for t in templates}
     slos = {n: _merged(per_table, "slo", n) for n in names}
+    for t in templates:
+        _check_streaming_targets(t, slos[t.name])
     whole = {k: validate(m, _table(raw, k), k) for k, m in WHOLE_SCENARIO.items()}
     return Scenario(
         name=name,
@@ -163,6 +165,17 @@ def _merged(per_table: dict[str, Split], kind: str, name: str) -> Any:
     base, overrides = per_table[kind]
     where = f"{kind}.{name!r}" if name in overrides else kind
     return validate(PER_TEMPLATE[kind][0], {**base, **overrides.get(name, {})}, where)
+
+
+def _check_streaming_targets(template: ModelTemplate, slo: Any) -> None:
+    """TTFT and TPOT exist only for STREAMING endpoints: a target elsewhere is a mistake."""
+    kind = str(template.effective_endpoint_type)
+    for key in slo.targets():
+        if key.startswith(("ttft_", "tpot_")) and kind != "STREAMING":
+            raise CapplanError(
+                f"slo.{key}: template {template.name!r} is {kind}, not STREAMING, so it has no "
+                "first token to time; remove the target or use a STREAMING template"
+            )
 
 
 def pin_reference(spec: ServiceSpec, template: ModelTemplate) -> ServiceSpec:

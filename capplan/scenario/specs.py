@@ -103,12 +103,20 @@ class SloSpec(Spec):
     ttft_p50_s: float | None = Field(None, gt=0)
     ttft_p95_s: float | None = Field(None, gt=0)
     ttft_p99_s: float | None = Field(None, gt=0)
+    # Time per output token: (end − first token) / (output tokens − 1), STREAMING only.
+    tpot_p50_s: float | None = Field(None, gt=0)
+    tpot_p90_s: float | None = Field(None, gt=0)
+    tpot_p95_s: float | None = Field(None, gt=0)
+    tpot_p99_s: float | None = Field(None, gt=0)
     max_error_rate: float = Field(0.01, ge=0, le=1)
     confidence: float = Field(0.95, gt=0, lt=1)
 
     def targets(self) -> dict[str, float]:
         """{summary metric name: target seconds} for every target that is set."""
-        names = ("latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "ttft_p99")
+        names = (
+            *("latency_p50", "latency_p95", "latency_p99", "ttft_p50", "ttft_p95", "ttft_p99"),
+            *("tpot_p50", "tpot_p90", "tpot_p95", "tpot_p99"),
+        )
         return {
             f"{n}_s": getattr(self, f"{n}_s") for n in names if getattr(self, f"{n}_s") is not None
         }
