@@ -119,10 +119,11 @@ def run_replication(
             cfg, arrival, total, first_token, horizon, cold_rng, tokens, fault_rng
         )
         return summarize(record, warmup, streaming), record
-    del tokens  # only the llm service and requests.csv need the token counts
+    output = tokens[1] if tokens is not None and streaming else None  # for TPOT only
+    del tokens
     tally = RequestTally(warmup, horizon, streaming)
     chunks = (
-        (arrival[i : i + CHUNK], total[i : i + CHUNK], _slice(first_token, i))
+        (arrival[i : i + CHUNK], total[i : i + CHUNK], _slice(first_token, i), _slice(output, i))
         for i in range(0, len(arrival), CHUNK)
     )
     record = run_endpoint_stream(cfg, chunks, horizon, cold_rng, tally.add, fault_rng)

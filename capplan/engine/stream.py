@@ -29,9 +29,10 @@ from capplan.policies import make_autoscaler
 from capplan.policies.base import Bounds
 
 # (arrival, total work, first-token work or None) of consecutive arrivals.
-Chunk = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+# (arrival, work, first-token work, output tokens); the last two may be None
+Chunk = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
 # Receives finished requests: arrival, start, first_token, end, status arrays.
-Sink = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
+Sink = Callable[..., None]  # (arrival, start, first_token, end, status, output_tokens)
 
 _FIELDS = ("arrival", "start", "first_token", "end", "worker_of", "status", "retries")
 
@@ -52,12 +53,14 @@ def run_endpoint_stream(
     chunks = iter(chunks)
     first = next((c for c in chunks if len(c[0])), None)
     if first is None:  # no arrivals at all
-        first = (np.zeros(0), np.zeros(0), None)
+        first = (np.zeros(0), np.zeros(0), None, None)
     env = MergedEnvironment()
     endpoint = Endpoint(
         env, cfg, first[0], first[1], first[2], cfg.cold_start, cold_rng, fault_rng=fault_rng
     )
     endpoint.timeline_wanted = False
+    # Output tokens ride along with the requests so the sink can tally TPOT.
+    endpoint.stream_tokens = first[3]  # type: ignore[attr-defined]
     bounds = Bounds(cfg.min_workers, cfg.max_workers, cfg.per_worker)
     autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds)
     endpoint.boot()
@@ -76,7 +79,14 @@ def run_endpoint_stream(
         if was_enabled:
             gc.enable()
     record = endpoint.finish(horizon)
-    sink(record.arrival, record.start, record.first_token, record.end, record.status)
+    sink(
+        record.arrival,
+        record.start,
+        record.first_token,
+        record.end,
+        record.status,
+        endpoint.stream_tokens,  # type: ignore[attr-defined]
+    )
     empty = np.zeros(0)
     return replace(
         record,
@@ -102,7 +112,15 @@ def _refill(
     done = np.ones(used, dtype=bool)
     done[live] = False
     e = endpoint
-    sink(e.arrival[done], e.start[done], e.first_token[done], e.end[done], e.status[done])
+    tokens = e.stream_tokens  # type: ignore[attr-defined]
+    sink(
+        e.arrival[done],
+        e.start[done],
+        e.first_token[done],
+        e.end[done],
+        e.status[done],
+        None if tokens is None else tokens[done],
+    )
     _renumber(endpoint, live)
     _append(endpoint, live, chunk)
     return endpoint.arrival_list, len(live)
@@ -122,7 +140,9 @@ def _renumber(endpoint: Endpoint, live: np.ndarray) -> None:
 
 
 def _append(endpoint: Endpoint, live: np.ndarray, chunk: Chunk) -> None:
-    arrival, work, ft_work = chunk
+    arrival, work, ft_work, tokens = chunk
+    if endpoint.stream_tokens is not None and tokens is not None:  # type: ignore[attr-defined]
+        endpoint.stream_tokens = np.concatenate([endpoint.stream_tokens[live], tokens])  # type: ignore[attr-defined]
     n = len(arrival)
     fresh = {
         "arrival": arrival,
