@@ -216,3 +216,30 @@ def test_keda_skip_keeps_the_hpa_sync_phase(first: int, n: int, due: int) -> Non
     for j in range(n):
         b._hpa_due(first + j * poll)
     assert a._next_hpa_sync == b._next_hpa_sync
+
+
+@settings(max_examples=8, deadline=None, derandomize=True, database=None)
+@given(trace=sparse_traces(), min_workers=st.integers(0, 1), seed=st.integers(0, 2**16))
+def test_llm_workers_skip_the_same_way(trace: tuple, min_workers: int, seed: int) -> None:
+    """The serving-engine worker (service kind llm) under sparse traffic, with and without."""
+    service = {"kind": "llm", "model": {"name": "Qwen/Qwen2-7B-Instruct"}, "cold_start": 30}
+    case = make_case(
+        "STREAMING",
+        workload={"rate": 1},
+        service=service,
+        min_workers=min_workers,
+        max_workers=2,
+        per_worker=4,
+    )
+    cfg = EngineConfig.from_case(case)
+    arrival, _, horizon = trace
+    rng = np.random.default_rng(seed)
+    tokens = (rng.integers(16, 2000, len(arrival)), rng.integers(1, 300, len(arrival)))
+    zero = np.zeros(len(arrival))
+    runs = [
+        run_endpoint(
+            cfg, arrival, zero + 1, zero, horizon, np.random.default_rng(3), tokens, skip_idle=s
+        )
+        for s in (True, False)
+    ]
+    assert_same_run(runs[0], runs[1], streaming=True)
