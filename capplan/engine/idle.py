@@ -2,8 +2,9 @@
 
 A run's cost should follow its requests, not its horizon: a trace with two
 requests three years apart would otherwise run 6 million HPA syncs. After a tick,
-the loop may jump straight to the first tick on its own grid at or after the next
-event (arrival, calendar entry, SimPy event such as a start-up, a drain or a fault)
+the loop may jump straight to the last tick on its own grid before the next event
+(arrival, calendar entry, SimPy event such as a start-up, a drain or a fault),
+which it runs as usual, so the first tick at or after the event follows as usual,
 when the endpoint is at a fixed point:
 
 1. nothing is queued or in flight, no pod is starting or draining, and the tick's
@@ -21,16 +22,18 @@ constant observation (metric samples of one constant area, so every window avera
 is exactly 0.0; recommendations and cooldown entries all equal to the constant
 proposal), so each skipped tick's decision equals the last one, which kept the
 replicas: no skipped tick would have scaled anything. What a skipped tick would
-have left behind in the window state is equivalent too: metric samples of an area
-that is constant over the span add no new node to the piecewise-linear area the
-windows interpolate (interpolating between two equal values returns that value
-exactly); recommendation and cooldown entries all carry the constant value, which
+have left behind in the window state is equivalent too: the tick before the span
+and the last tick of the span (the one the loop wakes on, still before the event)
+both run and record the same constant area, so the skipped samples, all equal to
+it and all between those two, add no node to the piecewise-linear area the windows
+interpolate (interpolating between two equal values returns that value exactly);
+recommendation and cooldown entries all carry the constant value, which
 the tick after the span records again; the only clock a policy keeps that is not
 a window (KEDA's HPA sync phase) is advanced by the policy's `skip_ticks` exactly as
 the skipped ticks would have. The wake-up tick is computed in integers (periods and
 tick times are whole seconds, checked), so it is the same float as repeated
-`now + period` additions, and runs as an ordinary tick. Timeline rows: the tick
-before the span and the tick after it carry the same values, so the skipped rows,
+`now + period` additions. Timeline rows: the tick
+before the span and the wake-up tick carry the same values, so the skipped rows,
 each a copy of its predecessor but for the time, are one piecewise-constant
 segment and every time-weighted figure over the timeline is unchanged.
 tests/test_engine_idle.py checks all of this against runs that tick every period.
@@ -98,14 +101,16 @@ def wake(ep: Endpoint, autoscaler: Autoscaler, kept: bool) -> Event | None:
     if not (period.is_integer() and period >= 1.0 and now.is_integer() and now < EXACT):
         return None
     n = ticks_to_wake(now, period, next_event(ep, now))
-    if n is not None and (n == 1 or now + n * period >= EXACT):
+    if n is not None and (n <= 2 or now + n * period >= EXACT):
         return None
     skip = getattr(autoscaler, "skip_ticks", None)
     if n is None:
         return env.event()  # nothing will ever happen again: the loop sleeps for good
+    # Wake on the last tick before the event, not the first after: it runs as usual and
+    # records the constant observation there, which closes the span in the metric windows.
     if skip is not None:
-        skip(now + period, n - 1)
-    return timeout_at(ep, now + n * period)
+        skip(now + period, n - 2)
+    return timeout_at(ep, now + (n - 1) * period)
 
 
 def timeout_at(ep: Endpoint, t: float) -> Any:
