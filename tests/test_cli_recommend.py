@@ -99,6 +99,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
         ("planner", "max_workers_cap", 0),
         ("planner", "change_gpu_count", "sometimes"),
         ("planner", "bogus", 1),
+        ("planner", "min_workers_floor", -1),
+        ("planner", "min_workers_floor", "two"),
         ("slo", "confidence", 1.5),
         ("slo", "confidence", 0),
         ("slo", "latency_p99_s", -1),

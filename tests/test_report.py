@@ -199,7 +199,7 @@ def test_markdown_tables_per_template(cli_report: dict[str, Any]) -> None:
     assert "### Alternatives" in fast and "### Sensitivity to more traffic" in fast
     assert "| 1.5× |" in fast and "| 2× |" in fast
     assert "### Search effort" in fast and "simulations" in fast
-    assert "Run fast on 1× " in fast  # the verdict paragraph, in plain text
+    assert "Run fast on " in fast  # the verdict paragraph, in plain text
 
 
 def test_infeasible_templates_still_get_a_report(cli_report: dict[str, Any]) -> None:

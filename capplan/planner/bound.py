@@ -21,6 +21,7 @@ from capplan.planner.config import (
     SYNC_TOLERANCE,
     Config,
     config_case,
+    confirm_replications,
     current_config,
     sync_case,
 )
@@ -170,7 +171,7 @@ def required_work_rate(case: Case, option: GpuOption, reps: int) -> float | None
         return None
     targets = case.slo.targets()
     best = 0.0
-    runs = [replication_work(replace_gpu(case, option), r) for r in range(reps)]
+    runs = [replication_work(replace_gpu(case, option), r) for r in confirm_replications(reps)]
     n_all = sum(int(np.sum(req.arrival >= req.warmup)) for req, _ in runs)
     errors = math.floor(case.slo.max_error_rate * n_all)
     for key, target in targets.items():

@@ -15,6 +15,10 @@ WAVE = 4  # candidates simulated per wave; fixed so results never depend on --wo
 CONFIRM_TOP = 3  # best explored configurations confirmed with full replications
 MAX_BUMPS = 8  # capacity steps tried when a confirmation fails (4 more workers)
 SENSITIVITY = (1.5, 2.0)
+# Exploration judges candidates on replication 0; confirmation and every figure with
+# replications (current, rule of thumb, sensitivity, the lower bound) use 1..R, draws
+# that played no part in choosing the candidate.
+EXPLORE_REPLICATION = 0
 SYNC_TOLERANCE = 1.1  # the HPA lets average concurrency drift 10 % above per_worker
 
 
@@ -101,3 +105,18 @@ def distinct(cfgs: list[Config]) -> list[Config]:
 def sync_case(case: Case) -> bool:
     """SYNC or STREAMING (the HPA and KEDA scale it), not ASYNC or BATCH (Celery)."""
     return is_sync(case.template.effective_endpoint_type)
+
+
+def workers_floor(case: Case, floor: int | None, cap: int) -> int:
+    """The fewest min_workers the planner recommends: [planner] min_workers_floor, else 2
+    for SYNC/STREAMING (a production endpoint survives one pod restart or node drain; with
+    no activator, Launch returns 503 while no pod is ready) and 0 for ASYNC/BATCH (Celery
+    keeps tasks queued while a worker starts)."""
+    if floor is None:
+        floor = 2 if sync_case(case) else 0
+    return min(floor, cap)
+
+
+def confirm_replications(reps: int) -> range:
+    """The replications behind a confirmed verdict: fresh ones, never the exploring one."""
+    return range(EXPLORE_REPLICATION + 1, EXPLORE_REPLICATION + 1 + reps)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from capplan.planner.bound import candidates
-from capplan.planner.config import HOURS_PER_MONTH, current_config
+from capplan.planner.config import HOURS_PER_MONTH, current_config, workers_floor
 from capplan.planner.confirmation import confirm
 from capplan.planner.evidence import (
     alternatives,
@@ -37,8 +37,9 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> dict[str, A
     lower_bound = min(proven) if proven and len(proven) == len(bounds) else None
     estimate = min((s.fluid_cost_per_hour for s in screens), default=math.inf)
 
-    statics = static_stage(case, cands, cap, runner, search)
-    finals = autoscaled_stage(case, cands, statics, cap, runner, search)
+    floor = workers_floor(case, scenario.planner.min_workers_floor, cap)
+    statics = static_stage(case, cands, cap, runner, search, floor)
+    finals = autoscaled_stage(case, cands, statics, cap, runner, search, floor)
     recommended, confirmed, failed = confirm(case, finals, reps, cap, runner, search)
 
     current = evaluate(runner, case, [current_config(case)], reps)[0]
@@ -70,6 +71,7 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> dict[str, A
         "candidates": search.candidates,
         "screened_out": search.screened_out,
         "pruned": search.pruned,
+        "min_workers_floor": floor,
         "simulations": search.simulations,
         "seconds": round(search.seconds, 2),
     }

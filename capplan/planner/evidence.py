@@ -19,6 +19,7 @@ from capplan.planner.config import (
     SENSITIVITY,
     Config,
     config_of,
+    confirm_replications,
     current_config,
     run_config,
 )
@@ -34,7 +35,7 @@ def evaluate(
     runner: Runner, case: Case, cfgs: Sequence[Config], reps: int, traffic: float = 1.0
 ) -> list[dict[str, Any]]:
     """Each config with `reps` replications: metrics with CIs, cost and the SLO verdict."""
-    tasks = [(case, cfg, r, traffic) for cfg in cfgs for r in range(reps)]
+    tasks = [(case, cfg, r, traffic) for cfg in cfgs for r in confirm_replications(reps)]
     summaries = runner.map(run_config, tasks)
     out = []
     for n, cfg in enumerate(cfgs):
@@ -137,7 +138,7 @@ def sensitivity(
     cfg = config_of(recommended)
     # Both traffic levels in one batch, then the searches for what the failing ones
     # need, one task per level: each stage runs in parallel on the runner.
-    tasks = [(case, cfg, r, f) for f in SENSITIVITY for r in range(reps)]
+    tasks = [(case, cfg, r, f) for f in SENSITIVITY for r in confirm_replications(reps)]
     summaries = runner.map(run_config, tasks)
     search.simulations += len(tasks)
     docs = [

@@ -10,7 +10,14 @@ from capplan.analytic import (
     workers_for_peak,
 )
 from capplan.planner.bound import Candidate, search_concurrency, worth
-from capplan.planner.config import WAVE, Config, preference, run_config, sync_case
+from capplan.planner.config import (
+    EXPLORE_REPLICATION,
+    WAVE,
+    Config,
+    preference,
+    run_config,
+    sync_case,
+)
 from capplan.planner.verdict import passes_slo, stable_workers
 from capplan.scenario import Case
 from capplan.sweep import Runner
@@ -49,7 +56,7 @@ class Explored:
     best: Config | None = None
 
     def record(self, case: Case, cfg: Config) -> bool:
-        summary = run_config(case, cfg, 0)
+        summary = run_config(case, cfg, EXPLORE_REPLICATION)
         self.evaluations.append((cfg, summary))
         return passes_slo(case, cfg, [summary])
 
@@ -57,10 +64,11 @@ class Explored:
         return next(s["cost_per_hour"] for c, s in self.evaluations if c == cfg)
 
 
-def static_search(case: Case, base: Config, guess: int, cap: int) -> Explored:
-    """Smallest static pool (min = max) of this candidate that meets the SLO."""
+def static_search(case: Case, base: Config, guess: int, cap: int, floor: int = 0) -> Explored:
+    """Smallest static pool (min = max, at least `floor`) of this candidate meeting the SLO."""
     explored = Explored([])
-    lo = max(1, stable_workers(case, base.with_workers(cap, cap)))  # fewer never keep up
+    # Fewer than stable_workers never keep up.
+    lo = min(cap, max(1, floor, stable_workers(case, base.with_workers(cap, cap))))
     m = smallest_passing(lambda n: explored.record(case, base.with_workers(n, n)), lo, cap, guess)
     explored.best = base.with_workers(m, m) if m is not None else None
     return explored
@@ -79,7 +87,7 @@ def autoscaled_search(case: Case, base: Config, static_m: int, cap: int, floor: 
         )
         if m is not None:
             found.append(base.with_workers(m, max_w))
-        if m == 0 and sync_case(case) and max_w >= 1:
+        if m == 0 and floor == 0 and sync_case(case) and max_w >= 1:
             # Scale-from-zero passed, but with no activator the first requests after an
             # idle spell get 503s: one warm worker at the same cost is the better choice.
             one = base.with_workers(1, max_w)
@@ -98,7 +106,7 @@ def workers_needed(case: Case, cfg: Config, traffic: float, cap: int) -> Config 
     """
 
     def passes(c: Config) -> bool:
-        return passes_slo(case, c, [run_config(case, c, 0, traffic)], traffic)
+        return passes_slo(case, c, [run_config(case, c, EXPLORE_REPLICATION, traffic)], traffic)
 
     lo = max(cfg.max_workers, 1)
     guess = max(math.ceil(lo * traffic), stable_workers(case, cfg, traffic))
@@ -122,7 +130,7 @@ class Search:
 
 
 def static_stage(
-    case: Case, cands: list[Candidate], cap: int, runner: Runner, search: Search
+    case: Case, cands: list[Candidate], cap: int, runner: Runner, search: Search, floor: int
 ) -> dict[tuple, Explored]:
     """Smallest static pool per distinct static key, in waves, pruned by bound."""
     is_sync = sync_case(case)
@@ -142,6 +150,7 @@ def static_stage(
                 c.base,
                 workers_for_peak(case, c.screen, search_concurrency(case, c, is_sync)),
                 cap,
+                floor,
             )
             for _, c in wave
         ]
@@ -162,6 +171,7 @@ def autoscaled_stage(
     cap: int,
     runner: Runner,
     search: Search,
+    floor: int,
 ) -> list[tuple[Config, float]]:
     """min/max search for candidates whose bound beats the best static pool."""
     is_sync = sync_case(case)
@@ -170,7 +180,6 @@ def autoscaled_stage(
         if explored.best is not None:
             found.append((explored.best, explored.cost(explored.best)))
     best = min((cost for _, cost in found), default=math.inf)
-    floor = 0  # scale-to-zero is allowed: KEDA for sync, the celery autoscaler for async
     todo = []
     for c in cands:
         key = (c.base.gpu_type, c.base.gpus) if is_sync else c.static_key

@@ -129,6 +129,9 @@ class PlannerSpec(Spec):
     replications: int = Field(3, ge=2)
     max_workers_cap: int = Field(250, ge=1)
     change_gpu_count: bool = True  # allow more GPUs per worker to fit the model
+    # fewest min_workers recommended; None: 2 for SYNC/STREAMING (survive one pod
+    # restart or node drain), 0 for ASYNC/BATCH (the queue holds tasks while scaling)
+    min_workers_floor: int | None = Field(None, ge=0)
 
     @field_validator("gpu_types")
     @classmethod
