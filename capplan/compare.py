@@ -254,7 +254,9 @@ def paired_difference(
         d = [v - b for b, v in pairs]
         diff = float(np.mean(d))
         low, high = confidence_interval(d, level) if len(d) >= 2 else (math.nan, math.nan)
-    known = not (math.isnan(low) or math.isnan(high))
+    # A zero-width interval (identical differences in every pair, e.g. an exact replay)
+    # measures no noise at all: it is never evidence of significance.
+    known = not (math.isnan(low) or math.isnan(high)) and high > low
     return {
         "baseline": base,
         "value": value,

@@ -134,6 +134,16 @@ def test_one_replication_has_no_interval_and_says_so(small: Path) -> None:
     assert "without confidence intervals" in cmp.note()
 
 
+def test_identical_differences_are_never_significant() -> None:
+    """Exact replays: every pair differs by the same 2 s, so the interval has zero width.
+    It measures no noise, so it is no evidence: not significant."""
+    d = paired_difference([{"m": 1.0}] * 3, [{"m": 3.0}] * 3, "m")
+    assert d["difference"] == 2.0 and d["ci_low"] == d["ci_high"] == 2.0
+    assert not d["significant"]
+    spread = paired_difference([{"m": 1.0}] * 3, [{"m": 3.0}, {"m": 3.1}, {"m": 2.9}], "m")
+    assert spread["significant"]
+
+
 def test_paired_difference_skips_nan_pairs() -> None:
     base = [{"m": 1.0}, {"m": math.nan}, {"m": 3.0}, {"m": 2.0}]
     var = [{"m": 2.0}, {"m": 5.0}, {"m": 5.0}, {"m": math.nan}]
