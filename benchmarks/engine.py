@@ -3,7 +3,8 @@
 
     python benchmarks/engine.py              # everything
     python benchmarks/engine.py speed        # M/M/4 vs the peers, as ratios
-    python benchmarks/engine.py scale        # 1M requests, 24 h at 20/s, 10x overload
+    python benchmarks/engine.py scale        # 1M requests, 24 h at 20/s, 10x overload;
+                                             # whole simulations of 1 and 7 days at 20/s
     python benchmarks/engine.py sparse       # 2 requests 10 days / 3 years apart (idle jump)
 
 Speed: a static M/M/4 pool (lambda 3.2, mu 1, ASYNC, per_worker 1) for 200,000
@@ -170,10 +171,48 @@ def scale_case(name: str) -> dict:
     }
 
 
+# Whole simulations (workload, service draws, engine, summary) that keep no per-request
+# record, as `capplan simulate` without --out: memory must not grow with the horizon.
+# The bundled diurnal embedding endpoint at 5-35 req/s (mean 20), scaling 1-8 workers.
+SIM_CASES = {"sim_day": 1, "sim_week": 7}
+
+
+def sim_case(name: str) -> dict:
+    from capplan.simulate import simulate
+
+    days = SIM_CASES[name]
+    overrides = {
+        "workload.base_rate": 5,
+        "workload.peak_rate": 35,
+        "workload.horizon_s": 86400 * days,
+        "endpoint_config.per_worker": 2,
+        "endpoint_config.max_workers": 8,
+        "simulation.max_requests": 3e7,
+    }
+    start = time.perf_counter()
+    result = simulate(
+        ROOT / "scenarios" / "embedding_diurnal.toml",
+        overrides=overrides,
+        replications=1,
+        records=False,
+    )[0]
+    took = time.perf_counter() - start
+    s = result.summary
+    return {
+        "case": name,
+        "requests": s["requests"],
+        "seconds": round(took, 1),
+        "requests_per_s": round(s["requests"] / took),
+        "latency_p99_s": round(s["latency_p99_s"], 4),
+        "mean_workers": round(s["mean_workers"], 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
 def scale() -> list[dict]:
     """Each case in a fresh process, so peak memory is its own."""
     out = []
-    for name in SCALE_CASES:
+    for name in [*SCALE_CASES, *SIM_CASES]:
         proc = subprocess.run(
             [sys.executable, __file__, "_case", name], capture_output=True, text=True, check=True
         )
@@ -241,7 +280,8 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     if args.what == "_case":
-        print(json.dumps(scale_case(args.name)))
+        run = sim_case if args.name in SIM_CASES else scale_case
+        print(json.dumps(run(args.name)))
         return
     if args.what == "_sparse":
         print(json.dumps(sparse_case(args.name)))

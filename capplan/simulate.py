@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from capplan.engine import EngineConfig, EngineRecord, run_endpoint
-from capplan.engine.stream import run_endpoint_stream
+from capplan.engine.stream import Chunk, run_endpoint_stream
 from capplan.errors import CapplanError
 from capplan.launch import is_streaming
 from capplan.llm.profile import check_requests_fit
@@ -20,7 +20,8 @@ from capplan.scenario import Case, Scenario, apply_overrides, load_scenario
 from capplan.service import Work, request_work
 from capplan.sweep import Progress, Runner, executor_for
 from capplan.tally import RequestTally
-from capplan.workload import Requests, check_volume, generate, stream_rng
+from capplan.workload import Requests, check_volume, generate_windows, stream_rng
+from capplan.workload import horizon as workload_horizon
 
 
 @dataclass(frozen=True)
@@ -68,24 +69,24 @@ def describe_config(case: Case) -> dict[str, Any]:
 
 def replication_work(case: Case, replication: int) -> tuple[Requests, Work]:
     """The requests of one replication and their work on the case's GPU (the planner's
-    lower bound reads the same draws the simulation serves)."""
-    requests = generate(case.workload, case.seed, replication)
-    ec = case.template.endpoint_config
-    svc = case.service
-    work = request_work(
-        svc,
-        requests,
-        gpu_type=ec.gpu_type if ec.gpus else None,
-        gpus=max(ec.gpus, 1),
-        ref_gpu_type=svc.reference_gpu,
-        ref_gpus=svc.reference_gpus or 1,
-        rng=stream_rng(case.seed, replication, "service"),
+    lower bound reads the same draws the simulation serves): the windows, joined."""
+    parts = list(_windows(case, replication))
+    if len(parts) == 1:
+        return parts[0]
+    requests = Requests(
+        *(np.concatenate([getattr(r, k) for r, _ in parts]) for k in _REQUEST_ARRAYS),
+        parts[0][0].horizon,
+        parts[0][0].warmup,
     )
-    return requests, work
+    return requests, Work(
+        *(np.concatenate([getattr(w, k) for _, w in parts]) for k in _WORK_ARRAYS)
+    )
 
 
 # Arrivals handed to a run that keeps no per-request record, at a time (~2 h at 20/s).
 CHUNK = 1 << 17
+_REQUEST_ARRAYS = ("arrival", "context_tokens", "generated_tokens")
+_WORK_ARRAYS = ("total", "first_token")
 
 
 def run_replication(
@@ -94,40 +95,75 @@ def run_replication(
     """Simulate one replication of one case; deterministic in (case, replication).
 
     records=False keeps no per-request arrays and no timeline (the record
-    returned has only the workers' table): memory stays O(chunk + requests in
-    the system + workers) in the engine, whatever the horizon, and the
-    summary is the same (`capplan.engine.stream`).
+    returned has only the workers' table): requests are drawn a day at a time
+    and handed to the engine in chunks, so memory stays O(a day's draws +
+    requests in the system + workers) whatever the horizon, and the summary is
+    the same as with records (`capplan.engine.stream`).
     """
     seed = case.seed
-    requests, work = replication_work(case, replication)
-    svc = case.service
     cfg = EngineConfig.from_case(case)
     streaming = is_streaming(cfg.endpoint_type)
-    tokens = None
-    if svc.kind != "latency":
-        tokens = (requests.context_tokens, requests.generated_tokens)
-    if cfg.llm is not None and len(requests):
-        check_requests_fit(cfg.llm.kv_cache_tokens, float((tokens[0] + tokens[1]).max()))  # type: ignore[index]
-    arrival, horizon, warmup = requests.arrival, requests.horizon, requests.warmup
-    total, first_token = work.total, (work.first_token if streaming else None)
-    del requests, work
     cold_rng = stream_rng(seed, replication, "cold_start")
     fault_rng = stream_rng(seed, replication, "faults")
     # The llm service keeps per-request batch state of its own: it always keeps records.
     if records or cfg.llm is not None:
+        requests, work = replication_work(case, replication)
+        tokens = None
+        if case.service.kind != "latency":
+            tokens = (requests.context_tokens, requests.generated_tokens)
+        if cfg.llm is not None and len(requests):
+            check_requests_fit(cfg.llm.kv_cache_tokens, float((tokens[0] + tokens[1]).max()))  # type: ignore[index]
+        ft = work.first_token if streaming else None
         record = run_endpoint(
-            cfg, arrival, total, first_token, horizon, cold_rng, tokens, fault_rng
+            cfg, requests.arrival, work.total, ft, requests.horizon, cold_rng, tokens, fault_rng
         )
-        return summarize(record, warmup, streaming), record
-    output = tokens[1] if tokens is not None and streaming else None  # for TPOT only
-    del tokens
+        return summarize(record, requests.warmup, streaming), record
+    horizon, warmup = workload_horizon(case.workload), case.workload.warmup_s
     tally = RequestTally(warmup, horizon, streaming)
-    chunks = (
-        (arrival[i : i + CHUNK], total[i : i + CHUNK], _slice(first_token, i), _slice(output, i))
-        for i in range(0, len(arrival), CHUNK)
-    )
+    tpot = streaming and case.service.kind != "latency"  # output tokens, for TPOT only
+    chunks = _chunks(_windows(case, replication), streaming, tpot)
     record = run_endpoint_stream(cfg, chunks, horizon, cold_rng, tally.add, fault_rng)
     return summarize(record, warmup, streaming, tally), record
+
+
+def _windows(case: Case, replication: int) -> Iterator[tuple[Requests, Work]]:
+    """Each window's requests and their work; service draws continue across windows."""
+    ec = case.template.endpoint_config
+    svc = case.service
+    rng = stream_rng(case.seed, replication, "service")
+    for requests in generate_windows(case.workload, case.seed, replication):
+        yield (
+            requests,
+            request_work(
+                svc,
+                requests,
+                gpu_type=ec.gpu_type if ec.gpus else None,
+                gpus=max(ec.gpus, 1),
+                ref_gpu_type=svc.reference_gpu,
+                ref_gpus=svc.reference_gpus or 1,
+                rng=rng,
+            ),
+        )
+        del requests  # not held while the next window is drawn
+
+
+def _chunks(
+    windows: Iterator[tuple[Requests, Work]], streaming: bool, tpot: bool
+) -> Iterator[Chunk]:
+    """Each window's arrivals and work in CHUNK slices; a window is let go before the next."""
+    for requests, work in windows:
+        arrival, total = requests.arrival, work.total
+        first_token = work.first_token if streaming else None
+        output = requests.generated_tokens if tpot else None
+        del requests, work  # prompt tokens are not needed without records
+        for i in range(0, len(arrival), CHUNK):
+            yield (
+                arrival[i : i + CHUNK],
+                total[i : i + CHUNK],
+                _slice(first_token, i),
+                _slice(output, i),
+            )
+        del arrival, total, first_token, output
 
 
 def _slice(values: np.ndarray | None, i: int) -> np.ndarray | None:

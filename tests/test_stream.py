@@ -73,6 +73,14 @@ def _cases() -> dict[str, Case]:
                      "batching_alpha": 0.05, "cold_start": 20},
             min_workers=1, max_workers=4, per_worker=4,
         ),
+        # Three days: drawn a day at a time (workload windows), several chunks each.
+        "days": make_case(
+            "SYNC",
+            workload={"kind": "diurnal", "base_rate": 0.01, "peak_rate": 0.1, "horizon_s": 3 * 86400,
+                      "warmup_s": 3600},
+            service={"kind": "latency", "distribution": "exponential", "mean_s": 30.0},
+            min_workers=1, max_workers=3, per_worker=1,
+        ),
     }  # fmt: skip
 
 
@@ -119,3 +127,24 @@ def test_records_not_kept_say_so() -> None:
         _ = result.requests
     with pytest.raises(CapplanError, match="records were not kept"):
         _ = result.timeline
+
+
+def test_long_horizons_are_drawn_a_day_at_a_time() -> None:
+    """Windows tile [0, horizon); joined they are `generate`; a one-day horizon is unchanged."""
+    from capplan.workload import generate, generate_windows
+    from capplan.workload.draws import stream_rng, thin
+
+    spec = CASES["days"].workload
+    windows = list(generate_windows(spec, 3, 1))
+    assert len(windows) == 3
+    for day, w in enumerate(windows):
+        assert np.all((w.arrival >= day * 86400) & (w.arrival < (day + 1) * 86400))
+    joined = generate(spec, 3, 1)
+    assert np.array_equal(joined.arrival, np.concatenate([w.arrival for w in windows]))
+    # Mean of 2.5 days' diurnal rate (0.055/s): the count is Poisson, 4 sigma either side.
+    expected = 0.055 * 3 * 86400
+    assert abs(len(joined) - expected) < 4 * np.sqrt(expected)
+    one_day = spec.model_copy(update={"horizon_s": 86400.0})
+    rng = stream_rng(3, 1, "arrivals")
+    kind_rate = np.vectorize(lambda t: 0.01 + 0.09 * (1 + np.cos(2 * np.pi * t / 86400)) / 2)
+    assert np.array_equal(generate(one_day, 3, 1).arrival, thin(rng, 0.1, 86400.0, kind_rate))

@@ -20,6 +20,7 @@ uses; they only dispatch to the kind.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -59,6 +60,11 @@ def kind_of(spec: WorkloadSpec) -> Kind:
 def generate(spec: WorkloadSpec, seed: int, replication: int = 0) -> Requests:
     """The requests of one replication: identical for identical (spec, seed, replication)."""
     return kind_of(spec).requests(seed, replication)
+
+
+def generate_windows(spec: WorkloadSpec, seed: int, replication: int = 0) -> Iterator[Requests]:
+    """The requests of `generate`, a day at a time for long horizons (bounded memory)."""
+    return kind_of(spec).request_windows(seed, replication)
 
 
 def horizon(spec: WorkloadSpec) -> float:
@@ -174,6 +180,7 @@ __all__ = [
     "describe",
     "expected_requests",
     "generate",
+    "generate_windows",
     "horizon",
     "kind_of",
     "load_piecewise",

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from capplan.workload.draws import stream_rng, thin
+from capplan.workload.draws import stream_rng, thin, thin_between
 from capplan.workload.kind import Kind
 
 if TYPE_CHECKING:
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 class Diurnal(Kind):
     name = "diurnal"
     needs = ("base_rate", "peak_rate")
+    windowed = True
 
     @classmethod
     def check(cls, spec: WorkloadSpec) -> None:
@@ -34,6 +35,9 @@ class Diurnal(Kind):
     def arrivals(self, seed: int, replication: int, horizon: float) -> np.ndarray:
         rng = stream_rng(seed, replication, "arrivals")
         return thin(rng, self.peak, horizon, self.rate_at)
+
+    def arrivals_between(self, rng: np.random.Generator, lo: float, hi: float) -> np.ndarray:
+        return thin_between(rng, self.peak, lo, hi, self.rate_at)
 
     def rate_at(self, t: np.ndarray) -> np.ndarray:
         phase = 2 * np.pi * (np.asarray(t, dtype=float) - self.spec.peak_at_s) / self.spec.period_s

@@ -93,6 +93,22 @@ def thin(
     return candidates[keep]
 
 
+def thin_between(
+    rng: np.random.Generator,
+    rate_max: float,
+    lo: float,
+    hi: float,
+    rate_fn: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """`thin` on the window [lo, hi); for lo = 0, the same draws as thin(rng, rate_max, hi, ...)."""
+    candidates = lo + poisson_times(rng, rate_max, hi - lo)
+    candidates = candidates[candidates < hi]  # lo + t may round up to hi
+    if candidates.size == 0:
+        return candidates
+    keep = rng.uniform(0.0, rate_max, candidates.size) < rate_fn(candidates)
+    return candidates[keep]
+
+
 def bin_edges(horizon: float) -> np.ndarray:
     """0, 60, 120, … , horizon. A last bin shorter than 1 s joins the one before: a
     single trace arrival in a sliver of a bin would otherwise read as a huge rate."""

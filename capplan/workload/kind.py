@@ -10,6 +10,7 @@ kind (clients that wait for an answer before sending again) would set
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from capplan.scenario import WorkloadSpec
 
 DEFAULT_HORIZON_S = 3600.0
+# Long horizons are drawn a day at a time, so memory follows the day, not the horizon.
+WINDOW_S = 86400.0
+_REQUEST_ARRAYS = ("arrival", "context_tokens", "generated_tokens")
 
 
 class Kind:
@@ -36,6 +40,7 @@ class Kind:
     name: ClassVar[str]
     needs: ClassVar[tuple[str, ...]]  # spec fields this kind cannot do without
     open_loop: ClassVar[bool] = True  # arrivals do not depend on the endpoint's answers
+    windowed: ClassVar[bool] = False  # draws a window of time on its own (arrivals_between)
 
     def __init__(self, spec: WorkloadSpec) -> None:
         self.spec = spec
@@ -61,11 +66,46 @@ class Kind:
 
     # ------------------------------------------------------------ requests
     def requests(self, seed: int, replication: int) -> Requests:
-        """The requests of one replication: identical for identical (spec, seed, replication)."""
+        """The requests of one replication: identical for identical (spec, seed, replication).
+
+        For a long horizon of a `windowed` kind, the windows of `request_windows`, joined.
+        """
         horizon = self.horizon
         check_warmup(self.spec.warmup_s, horizon)
-        arrival = self.arrivals(seed, replication, horizon)
+        if not self._in_windows():
+            sizes = stream_rng(seed, replication, "sizes")
+            return self._sized(self.arrivals(seed, replication, horizon), sizes)
+        parts = list(self.request_windows(seed, replication))
+        return Requests(
+            *(np.concatenate([getattr(p, k) for p in parts]) for k in _REQUEST_ARRAYS),
+            horizon,
+            self.spec.warmup_s,
+        )
+
+    def request_windows(self, seed: int, replication: int) -> Iterator[Requests]:
+        """The requests of one replication, one window of WINDOW_S at a time.
+
+        Kinds that can draw a window on its own (`windowed`, `arrivals_between`)
+        do so for horizons longer than a window: a Poisson process restarted at
+        each window edge is the same process (independent increments), and only
+        one window's draws are in memory at once. Token counts continue one
+        stream across windows. Other kinds, and horizons within one window,
+        give `requests` whole, drawn exactly as before.
+        """
+        if not self._in_windows():
+            yield self.requests(seed, replication)
+            return
+        check_warmup(self.spec.warmup_s, self.horizon)
         sizes = stream_rng(seed, replication, "sizes")
+        rng = stream_rng(seed, replication, "arrivals")
+        for lo in np.arange(0.0, self.horizon, WINDOW_S).tolist():
+            hi = min(lo + WINDOW_S, self.horizon)
+            yield self._sized(self.arrivals_between(rng, lo, hi), sizes)
+
+    def _in_windows(self) -> bool:
+        return self.windowed and self.horizon > WINDOW_S
+
+    def _sized(self, arrival: np.ndarray, sizes: np.random.Generator) -> Requests:
         n = len(arrival)
         context = sample_tokens(
             self.spec.context_tokens,
@@ -84,7 +124,11 @@ class Kind:
             low=1,
             key="workload.generated_tokens",
         )
-        return Requests(arrival, context, generated, horizon, self.spec.warmup_s)
+        return Requests(arrival, context, generated, self.horizon, self.spec.warmup_s)
+
+    def arrivals_between(self, rng: np.random.Generator, lo: float, hi: float) -> np.ndarray:
+        """Arrival times on [lo, hi), ascending, from `rng` (kinds with `windowed` True)."""
+        raise NotImplementedError
 
     def arrivals(self, seed: int, replication: int, horizon: float) -> np.ndarray:
         """Arrival times on [0, horizon), ascending."""

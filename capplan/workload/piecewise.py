@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from capplan.errors import CapplanError
-from capplan.workload.draws import stream_rng, thin
+from capplan.workload.draws import stream_rng, thin, thin_between
 from capplan.workload.files import mtime, numeric_column, read_csv, readonly
 from capplan.workload.kind import Kind
 
@@ -23,6 +23,7 @@ PIECEWISE_COLUMNS = ("time_s", "rate")
 class Piecewise(Kind):
     name = "piecewise"
     needs = ("path",)
+    windowed = True
 
     def step(self) -> StepRate:
         times, rates = load_piecewise(self.spec.path)  # type: ignore[arg-type]
@@ -32,6 +33,10 @@ class Piecewise(Kind):
         step = self.step()
         rng = stream_rng(seed, replication, "arrivals")
         return thin(rng, step.max_before(horizon), horizon, step.at)
+
+    def arrivals_between(self, rng: np.random.Generator, lo: float, hi: float) -> np.ndarray:
+        step = self.step()
+        return thin_between(rng, step.max_before(hi), lo, hi, step.at)
 
     def rate_at(self, t: np.ndarray) -> np.ndarray:
         return self.step().at(np.asarray(t, dtype=float))

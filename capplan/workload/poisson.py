@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 class Poisson(Kind):
     name = "poisson"
     needs = ("rate",)
+    windowed = True
 
     @property
     def rate(self) -> float:
@@ -23,6 +24,10 @@ class Poisson(Kind):
 
     def arrivals(self, seed: int, replication: int, horizon: float) -> np.ndarray:
         return poisson_times(stream_rng(seed, replication, "arrivals"), self.rate, horizon)
+
+    def arrivals_between(self, rng: np.random.Generator, lo: float, hi: float) -> np.ndarray:
+        times = lo + poisson_times(rng, self.rate, hi - lo)
+        return times[times < hi]
 
     def rate_at(self, t: np.ndarray) -> np.ndarray:
         return np.full(np.shape(t), self.rate)
