@@ -3,6 +3,9 @@
     python benchmarks/sweep.py                      # 16 replications of scenarios/chat.toml
     python benchmarks/sweep.py --replications 32 --workers 1 2 4 --repeats 5
     python benchmarks/sweep.py --dask tcp://127.0.0.1:8786   # add a Dask cluster row
+    python benchmarks/sweep.py --workers --local-cluster 1 2 --replications 2 --repeats 1 \
+        --scenario scenarios/embedding_diurnal.toml --set workload.horizon_s=604800 ...
+                                                    # the week on LocalClusters (README)
 
 Each row runs the whole batch through `capplan.simulate(..., workers=N)` (the
 same code path as `capplan simulate --workers N`), timing the wall clock
@@ -15,8 +18,11 @@ one; the script fails if not.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
+import pickle
 import statistics
 import sys
 import time
@@ -24,15 +30,24 @@ from pathlib import Path
 
 from capplan import simulate
 from capplan.io import clean_json
-from capplan.scenario import load_scenario
+from capplan.scenario import apply_overrides, load_scenario, parse_overrides
 from capplan.sweep import default_workers
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run(scenario, replications: int, workers: int, dask: str | None) -> tuple[float, str]:
+def run(
+    scenario, replications: int, workers: int, dask: str | None, overrides: dict
+) -> tuple[float, str]:
     started = time.perf_counter()
-    results = simulate(scenario, replications=replications, workers=workers, dask_address=dask)
+    results = simulate(
+        scenario,
+        replications=replications,
+        workers=workers,
+        dask_address=dask,
+        overrides=overrides,
+        records=False,  # as `capplan simulate` without --out: bounded memory per task
+    )
     seconds = time.perf_counter() - started
     runs = json.dumps(clean_json([r.runs for r in results]), sort_keys=True)
     return seconds, runs
@@ -42,12 +57,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", default=str(REPO / "scenarios" / "chat.toml"))
     parser.add_argument("--replications", type=int, default=16)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=3, help="runs of each row")
     parser.add_argument("--dask", help="also time a Dask scheduler at this address")
+    parser.add_argument(
+        "--local-cluster",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="N",
+        help="also time a Dask LocalCluster of N worker processes (1 thread each)",
+    )
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
 
     scenario = load_scenario(args.scenario)  # parsed once: the rows time only the runs
+    overrides = parse_overrides(args.set)
+    case = apply_overrides(scenario, overrides).cases()[0]
+    print(f"each task ships {len(pickle.dumps((case, 0, False)))} bytes (case, replication)")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"{scenario.name}: {args.replications} replications of "
@@ -57,11 +84,33 @@ def main(argv: list[str] | None = None) -> int:
     plans = [(f"{n} worker{'s' if n > 1 else ''}", n, None) for n in args.workers]
     if args.dask:
         plans.append((f"dask {args.dask}", 1, args.dask))
+    with contextlib.ExitStack() as clusters:
+        for n in args.local_cluster:
+            address = clusters.enter_context(local_cluster(n))
+            plans.append((f"LocalCluster {n}", 1, address))
+        return measure(scenario, args, plans, overrides)
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int):
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+def measure(scenario, args, plans, overrides) -> int:
     times: dict[str, list[float]] = {label: [] for label, _, _ in plans}
     reference: str | None = None
     for _ in range(args.repeats):
         for label, n, dask in plans:
-            seconds, runs = run(scenario, args.replications, n, dask)
+            seconds, runs = run(scenario, args.replications, n, dask, overrides)
             if reference is None:
                 reference = runs
             elif runs != reference:
