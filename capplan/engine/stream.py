@@ -58,10 +58,10 @@ def run_endpoint_stream(
     endpoint = Endpoint(
         env, cfg, first[0], first[1], first[2], cfg.cold_start, cold_rng, fault_rng=fault_rng
     )
-    del first  # the endpoint holds what it needs; a chunk is a view of a whole window
     endpoint.timeline_wanted = False
     # Output tokens ride along with the requests so the sink can tally TPOT.
     endpoint.stream_tokens = first[3]  # type: ignore[attr-defined]
+    del first  # the endpoint holds what it needs; a chunk is a view of a whole window
     bounds = Bounds(cfg.min_workers, cfg.max_workers, cfg.per_worker)
     autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds)
     endpoint.boot()
