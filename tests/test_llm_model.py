@@ -157,3 +157,20 @@ def test_tpot_target_needs_a_streaming_template() -> None:
         raw = scenario_dict({"rate": 1}, LLM)
         raw["slo"] = {"tpot_p90_s": 0.05}
         build_scenario(raw, base_dir=REPO, templates=(make_template("SYNC"),))
+
+
+def test_planner_keeps_only_per_worker_whose_batch_fits_the_kv_cache() -> None:
+    from capplan.planner.bound import GpuOption, kv_holds
+
+    service = {**LLM, "kv_cache_tokens": 10_000}
+    case = make_case(
+        "STREAMING",
+        workload={"rate": 1, "context_tokens": 900, "generated_tokens": 100},
+        service=service,
+        gpu_type="nvidia-ampere-a100e",
+    )
+    option = GpuOption("nvidia-ampere-a100e", 1, 3.0)
+    assert kv_holds(case, option, 10)  # 10 × 1,000 tokens fit
+    assert not kv_holds(case, option, 11)
+    latency = make_case("SYNC", workload={"rate": 1})
+    assert kv_holds(latency, option, 10**6)

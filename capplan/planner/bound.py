@@ -75,7 +75,7 @@ def candidates(
     for scr in screens:
         for pw in planner.per_worker:
             k = min(pw, concurrency_limit(case, pw)) if is_async else pw * SYNC_TOLERANCE
-            if not scr.feasible or pw > scr.k_max:
+            if not scr.feasible or pw > scr.k_max or not kv_holds(case, scr.option, k):
                 cut += 1
                 continue
             base = Config(scr.option.gpu_type, scr.option.gpus, 0, 0, pw)
@@ -84,6 +84,19 @@ def candidates(
             out.append(Candidate(base, scr, cost_for_concurrency(case, scr, k), proven))
     out.sort(key=lambda c: (c.estimate, c.base))
     return out, screens, cut, bounds
+
+
+def kv_holds(case: Case, option: GpuOption, k: float) -> bool:
+    """llm kind: the worker's KV cache holds the batch per_worker implies (at most
+    max_num_seqs sequences of the workload's mean prompt + output tokens)."""
+    if case.service.kind != "llm":
+        return True
+    from capplan.llm.profile import worker_kv_tokens
+    from capplan.workload import mean_tokens
+
+    batch = min(math.ceil(k), case.service.max_num_seqs)
+    prompt, output = mean_tokens(case.workload)
+    return batch * (prompt + output) <= worker_kv_tokens(case.service, option.gpu_type, option.gpus)
 
 
 def search_concurrency(case: Case, c: Candidate, is_sync: bool) -> float:
