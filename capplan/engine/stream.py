@@ -63,7 +63,7 @@ def run_endpoint_stream(
     endpoint.stream_tokens = first[3]  # type: ignore[attr-defined]
     del first  # the endpoint holds what it needs; a chunk is a view of a whole window
     bounds = Bounds(cfg.min_workers, cfg.max_workers, cfg.per_worker)
-    autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds)
+    autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds, cfg.autoscaler_params)
     endpoint.boot()
     env.process(endpoint.control(autoscaler))
     was_enabled = gc.isenabled()
