@@ -616,38 +616,71 @@ def _blocks(spec_kw: dict) -> WorkloadSpec:
     return WorkloadSpec(kind="trace", path=TRACE, resample="blocks", **spec_kw)
 
 
-def test_block_resampling_keeps_replication_zero_as_the_exact_replay() -> None:
+def test_trace_replays_resample_by_default_and_replication_zero_is_exact() -> None:
+    assert WorkloadSpec(kind="trace", path=TRACE).resample == "blocks"
+    exact = generate(WorkloadSpec(kind="trace", path=TRACE, resample="none"), 7, 0)
+    for spec in (WorkloadSpec(kind="trace", path=TRACE), _blocks({"block_s": 60.0})):
+        replay = generate(spec, 7, 0)
+        assert np.array_equal(exact.arrival, replay.arrival)
+        assert np.array_equal(exact.context_tokens, replay.context_tokens)
+
+
+def test_without_resampling_every_replication_is_the_exact_replay() -> None:
+    spec = WorkloadSpec(kind="trace", path=TRACE, resample="none")
+    first = generate(spec, 7, 0)
+    for r in (1, 2):
+        assert np.array_equal(first.arrival, generate(spec, 7, r).arrival)
+
+
+def test_bootstrap_replicates_keep_the_horizon_and_the_count_in_expectation() -> None:
+    """Slots tile the window exactly and arcs start uniformly on the circle: every
+    replicate lasts the window and its expected count is the trace's."""
     exact = generate(WorkloadSpec(kind="trace", path=TRACE), 7, 0)
-    replay = generate(_blocks({}), 7, 0)
-    assert np.array_equal(exact.arrival, replay.arrival)
-    assert np.array_equal(exact.context_tokens, replay.context_tokens)
-
-
-def test_each_resampled_slot_is_a_block_of_the_trace() -> None:
-    block = 300.0
-    exact = generate(WorkloadSpec(kind="trace", path=TRACE), 7, 0)
-    again = generate(_blocks({"block_s": block}), 7, 1)
-    assert np.all(np.diff(again.arrival) >= 0) and again.arrival.max() < again.horizon
-    assert not np.array_equal(exact.arrival, again.arrival)
-    assert np.array_equal(again.arrival, generate(_blocks({"block_s": block}), 7, 1).arrival)
-
-    def block_contents(r, start: float) -> tuple[tuple[float, int, int], ...]:
-        inside = (r.arrival >= start) & (r.arrival < start + block)
-        rel = np.round(r.arrival[inside] - start, 6)
-        return tuple(zip(rel, r.context_tokens[inside], r.generated_tokens[inside], strict=True))
-
-    n_full = int(exact.horizon // block)  # the last, partial block may be cut at the window
-    sources = {block_contents(exact, b * block) for b in range(n_full + 1)}
-    for slot in range(n_full):
-        contents = block_contents(again, slot * block)
-        # a full block drawn into a slot keeps its requests' spacing and sizes
-        assert contents in sources or any(src[: len(contents)] == contents for src in sources), slot
-
-
-def test_block_resampling_keeps_the_expected_count() -> None:
-    """Blocks are drawn uniformly with replacement: the mean count is the trace's."""
-    exact = len(generate(WorkloadSpec(kind="trace", path=TRACE), 7, 0))
-    counts = np.array([len(generate(_blocks({}), 7, r)) for r in range(1, 41)])
+    # 3600 s / 420 s: 9 slots of 400 s (no short last block to lose).
+    reps = [generate(_blocks({"block_s": 420.0}), 7, r) for r in range(1, 41)]
+    assert all(r.horizon == exact.horizon for r in reps)
+    assert all(r.arrival.size and r.arrival.max() < exact.horizon for r in reps)
+    counts = np.array([len(r) for r in reps])
     half = 3.55 * counts.std(ddof=1) / math.sqrt(len(counts))  # ~99.9 % t-interval, 39 df
-    assert abs(counts.mean() - exact) <= half
-    assert counts.std() > 0
+    assert abs(counts.mean() - len(exact)) <= half
+    assert counts.std() > 0  # replications differ
+    assert not np.array_equal(reps[0].arrival, reps[1].arrival)
+
+
+def test_bootstrap_loses_no_traffic_at_the_end_of_the_window() -> None:
+    """All requests in the window's last 40 s, blocks that do not divide the window:
+    a bootstrap that cut the last block short would lose most of them."""
+    from capplan.workload.trace import resample_blocks
+
+    t = np.sort(np.random.default_rng(0).uniform(960.0, 1000.0, 50))
+    rng = np.random.default_rng(1)
+    counts = np.array([len(resample_blocks(rng, t, 1000.0, 300.0)[0]) for _ in range(4000)])
+    half = Z * counts.std(ddof=1) / math.sqrt(len(counts))
+    assert abs(counts.mean() - len(t)) <= half
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    gaps=st.lists(st.floats(0.01, 50.0), min_size=1, max_size=60),
+    tail=st.floats(0.0, 50.0),
+    block_s=st.floats(1.0, 400.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_each_bootstrap_slot_is_an_arc_of_the_circular_window(
+    gaps: list[float], tail: float, block_s: float, seed: int
+) -> None:
+    """Within each slot, the rows are consecutive around the circle and keep their spacing."""
+    from capplan.workload.trace import resample_blocks
+
+    t = np.cumsum(gaps) - gaps[0]
+    window = float(t[-1] + tail + 1e-3)
+    times, rows = resample_blocks(np.random.default_rng(seed), t, window, block_s)
+    assert np.all(np.diff(times) >= 0) and np.all((times >= 0) & (times < window))
+    n = math.ceil(window / block_s)
+    slot = np.minimum((times // (window / n)).astype(int), n - 1)
+    for j in np.unique(slot):
+        r, x = rows[slot == j], times[slot == j]
+        assert x.max() - x.min() < window / n + 1e-9
+        # consecutive rows mod len(t), times apart by the trace's gaps around the circle
+        assert np.all((np.diff(r) % len(t)) == 1)
+        assert np.allclose(np.diff(x), (t[r[1:]] - t[r[:-1]]) % window, atol=1e-6)

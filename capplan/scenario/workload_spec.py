@@ -35,10 +35,12 @@ class WorkloadSpec(Spec):
     )  # trace/piecewise: scales the rate (trace: thins or superposes)
     start_s: float = Field(0.0, ge=0)  # trace: skip this much of the trace
     duration_s: float | None = Field(None, gt=0)  # trace: keep this much after start_s
-    # trace: "blocks" makes replications 1, 2, … block bootstraps of the window
-    # (replication 0 stays the exact replay), so replicated CIs are not zero-width.
-    resample: Literal["none", "blocks"] = "none"
-    block_s: float = Field(300.0, gt=0)  # trace: bootstrap block length
+    # trace: "blocks" (default) makes replications 1, 2, … circular block bootstraps
+    # of the window (replication 0 stays the exact replay), so replicated CIs have real
+    # spread; "none" replays the window exactly in every replication (verdicts on
+    # identical replications are marked not confident).
+    resample: Literal["none", "blocks"] = "blocks"
+    block_s: float = Field(300.0, gt=0)  # trace: bootstrap block length (at most)
     horizon_s: float | None = Field(None, gt=0)  # simulated time; default 3600 or the trace
     warmup_s: float = Field(0.0, ge=0)  # excluded from the summary
     context_tokens: Dist | None = None  # synthetic kinds: prompt tokens

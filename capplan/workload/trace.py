@@ -75,6 +75,12 @@ class Trace(Kind):
         copies (jittering the times would instead create near-duplicate bursts). m < 1
         keeps each row with probability m. All draws use the "arrivals" stream. Beyond
         the window (horizon_s longer than it) no requests arrive: the trace does not loop.
+
+        resample "blocks" (the default): replications 1, 2, … first replace the window
+        by a circular block bootstrap of it (`resample_blocks`, "resample" stream), so
+        the replications behind every confidence verdict differ in which bursts they
+        hold. Replication 0 stays the exact replay: the planner's exploration and the
+        report's figures show the trace as recorded.
         """
         spec = self.spec
         horizon = self.horizon
@@ -141,7 +147,13 @@ class Trace(Kind):
     def describe(self) -> str:
         s = self.spec
         window = f", from {s.start_s:g} s" + (f" for {s.duration_s:g} s" if s.duration_s else "")
-        return f"trace replay of {Path(str(s.path)).name} × {s.rate_multiplier:g}{window}"
+        boot = (
+            f"; replications after the first are circular block bootstraps ({s.block_s:g}-s blocks)"
+            if s.resample == "blocks"
+            else "; every replication replays it exactly"
+        )
+        name = Path(str(s.path)).name
+        return f"trace replay of {name} × {s.rate_multiplier:g}{window}{boot}"
 
 
 def check_blocks(window: float, block_s: float) -> int:
@@ -158,28 +170,36 @@ def check_blocks(window: float, block_s: float) -> int:
 def resample_blocks(
     rng: np.random.Generator, t: np.ndarray, window: float, block_s: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A block bootstrap of the window: (times, row index), sorted.
+    """A circular block bootstrap of the window (Politis & Romano 1992): (times, row index).
 
-    The window is cut into consecutive blocks of block_s; each slot of a new
-    window of the same length takes a block drawn with replacement, keeping
-    its requests' spacing and sizes. Replications then differ in which bursts
-    they contain, so their spread is a real confidence interval, while
-    replication 0 stays the exact replay.
+    The window is read as a circle (its end joins its start). It is cut into
+    n = ceil(window / block_s) slots of exactly window / n seconds (block_s, or
+    a little less so the slots tile the window with no short last block); each
+    slot takes the requests of the arc [s, s + window / n) for a start s drawn
+    uniformly on [0, window), wrapping past the end, with their spacing and
+    sizes. So every replicate lasts exactly the window, and a request at any
+    time of the window falls in a slot's arc with probability (window / n) /
+    window each time: n slots give its expected copies exactly 1, and the
+    expected request count is the trace's (nothing is cut off at the end).
     """
     n_blocks = max(1, check_blocks(window, block_s))
-    source = rng.integers(0, n_blocks, n_blocks)
-    block_of = np.minimum((t // block_s).astype(np.int64), n_blocks - 1)
-    order = np.argsort(block_of, kind="stable")
-    bounds = np.searchsorted(block_of[order], np.arange(n_blocks + 1))
-    # Slot by slot, the members of the block drawn for it (vectorised: one pass).
-    first, sizes = bounds[source], bounds[source + 1] - bounds[source]
+    if window <= 0 or t.size == 0:
+        return t.copy(), np.arange(len(t))
+    length = window / n_blocks
+    starts = rng.uniform(0.0, window, n_blocks)
+    # The window twice in a row: an arc that wraps past the end is one contiguous slice.
+    twice = np.concatenate([t, t + window])
+    first = np.searchsorted(twice, starts, side="left")
+    sizes = np.searchsorted(twice, starts + length, side="left") - first
+    # Slot by slot, the members of its arc (vectorised: one pass).
     slot = np.repeat(np.arange(n_blocks), sizes)
     within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    rows_all = order[np.repeat(first, sizes) + within]
-    times_all = t[rows_all] - source[slot] * block_s + slot * block_s
-    keep = times_all < window
-    sort = np.argsort(times_all[keep], kind="stable")
-    return times_all[keep][sort], rows_all[keep][sort]
+    pos = np.repeat(first, sizes) + within
+    times = twice[pos] - starts[slot] + slot * length
+    # Rounding must not push the last slot's requests to the window's end (they would be lost).
+    times = np.minimum(times, np.nextafter(window, -np.inf))
+    sort = np.argsort(times, kind="stable")
+    return times[sort], (pos % len(t))[sort]
 
 
 def trace_copies(
