@@ -162,20 +162,7 @@ LOADS = [  # (endpoint type, rate, mean work, alpha): a few workers at 1×
 
 @pytest.mark.parametrize(
     ("endpoint_type", "rate", "mean", "alpha"),
-    [
-        LOADS[0],
-        pytest.param(
-            *LOADS[1],
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 9 §2 (open): at the loosest SLO the search (static pool, then "
-                "min_workers for max_workers in {M, 2M}) settles on 2/2 at $3.72/h while the "
-                "middle SLO finds an autoscaled pool at $3.63/h; max_workers is not yet "
-                "searched properly",
-            ),
-        ),
-        LOADS[2],
-    ],
+    LOADS,
 )
 def test_a_tighter_slo_never_costs_less(
     endpoint_type: str, rate: float, mean: float, alpha: float

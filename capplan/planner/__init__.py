@@ -7,14 +7,14 @@ For each template:
    targets above the concurrency the SLO allows, and gives each candidate a
    cost estimate.
 2. Search (`search`), cheapest estimate first, in waves: the smallest static
-   pool that meets the SLO (the search starts at Erlang C's count for the peak
-   minute), then bisection over min_workers for max_workers in {M, 2M} (more
-   workers never make latency worse). Candidates whose estimate cannot beat
-   the best found are skipped — except on the template's own GPU type, which
-   a review always wants to see.
-3. Confirmation (`confirmation`): the best few, and the best on each GPU type,
-   with the planner's replications; one that falls short gets one more worker
-   at a time.
+   pool M that meets the SLO (the search starts at Erlang C's count for the
+   peak minute), then for each min_workers from the floor up the smallest
+   max_workers that passes (a staircase). Every pass on replication 0 is kept.
+   Candidates whose proven bound cannot beat the best found are skipped —
+   except on the template's own GPU type, which a review always wants to see.
+3. Confirmation (`confirmation`): the passes cheapest first on fresh
+   replications; a failure's bumps (one more max or min) join the list, so
+   the next runner-up or bump, whichever is cheaper, is tried next.
 4. Evidence (`evidence`): the current configuration and the SGP rule of thumb
    simulated the same way, and the recommendation at 1.5× and 2× traffic.
 5. The document (`document`): one per template.

@@ -11,9 +11,14 @@ from capplan.scenario import Case
 from capplan.simulate import run_replication
 from capplan.workload import scale_traffic
 
-WAVE = 4  # candidates simulated per wave; fixed so results never depend on --workers
-CONFIRM_TOP = 3  # best explored configurations confirmed with full replications
-MAX_BUMPS = 8  # capacity steps tried when a confirmation fails (4 more workers)
+# Candidates searched per wave. Between waves the search prunes with the cheapest pass
+# found so far, and each task gets that figure as an argument, so which candidates are
+# simulated depends on how the list is cut into waves. A fixed size (not the executor's
+# worker count) makes the document a function of the scenario alone: the same with
+# --workers 1, 2 or a Dask cluster. 4 keeps 2-4 cores busy while pruning early.
+WAVE = 4
+# The [planner] keys confirm_top and max_bumps (PlannerSpec) set the confirmation's
+# width and its rounds of runners-up and bumps; their defaults live there.
 SENSITIVITY = (1.5, 2.0)
 # Exploration judges candidates on replication 0; confirmation and every figure with
 # replications (current, rule of thumb, sensitivity, the lower bound) use 1..R, draws

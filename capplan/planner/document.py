@@ -9,7 +9,7 @@ from typing import Any
 
 from capplan.planner.bound import candidates
 from capplan.planner.config import HOURS_PER_MONTH, current_config, workers_floor
-from capplan.planner.confirmation import confirm
+from capplan.planner.confirmation import confirm, confirm_options
 from capplan.planner.evidence import (
     alternatives,
     best_achievable,
@@ -40,7 +40,9 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> dict[str, A
     floor = workers_floor(case, scenario.planner.min_workers_floor, cap)
     statics = static_stage(case, cands, cap, runner, search, floor)
     finals = autoscaled_stage(case, cands, statics, cap, runner, search, floor)
-    recommended, confirmed, failed = confirm(case, finals, reps, cap, runner, search)
+    recommended, confirmed, failed = confirm(
+        case, finals, reps, cap, runner, search, **confirm_options(case, cands, scenario.planner)
+    )
 
     current = evaluate(runner, case, [current_config(case)], reps)[0]
     thumb_cfg = rule_of_thumb(case)

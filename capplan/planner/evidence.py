@@ -15,7 +15,6 @@ from capplan.analytic import (
 from capplan.metrics import combine
 from capplan.planner.config import (
     HOURS_PER_MONTH,
-    MAX_BUMPS,
     SENSITIVITY,
     Config,
     config_of,
@@ -108,7 +107,7 @@ def alternatives(
                     "confirmed": False,
                     "note": (
                         f"met the SLO in one replication but not at the SLO's confidence over "
-                        f"{reps} replications, even with up to {MAX_BUMPS} more warm workers"
+                        f"{reps} replications, nor did its runners-up and bumps (planner.max_bumps)"
                     ),
                 }
             )

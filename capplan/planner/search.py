@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from capplan.analytic import (
     workers_for_peak,
@@ -48,20 +48,64 @@ def smallest_passing(passes: Callable[[int], bool], lo: int, hi: int, guess: int
     return ok
 
 
+def smallest_passing_from(
+    passes: Callable[[int], bool], lo: int, hi: int, start: int
+) -> int | None:
+    """Smallest n in [lo, hi] with passes(n), assuming monotone, searched outward from
+    `start` in doubling steps (down if start passes, up if not), then bisected: about
+    2 log2 |answer − start| probes, few when the answer is near the start."""
+    start = min(max(start, lo), hi)
+    if passes(start):
+        ok, step = start, 1
+        while ok > lo:
+            probe = max(lo, ok - step)
+            if not passes(probe):
+                fail = probe
+                break
+            ok, step = probe, 2 * step
+        else:
+            return ok
+    else:
+        fail, step = start, 1
+        while True:
+            if fail >= hi:
+                return None
+            probe = min(hi, fail + step)
+            if passes(probe):
+                ok = probe
+                break
+            fail, step = probe, 2 * step
+    while ok - fail > 1:
+        mid = (ok + fail) // 2
+        if passes(mid):
+            ok = mid
+        else:
+            fail = mid
+    return ok
+
+
 @dataclass
 class Explored:
-    """What one search task simulated: (config, summary of replication 0)."""
+    """What one search task simulated: (config, summary of replication 0), and which
+    of them passed the SLO test on it."""
 
     evaluations: list[tuple[Config, dict]]
     best: Config | None = None
+    passed: dict[Config, bool] = field(default_factory=dict)
 
     def record(self, case: Case, cfg: Config) -> bool:
+        if cfg in self.passed:  # a search may ask twice; the run is the same
+            return self.passed[cfg]
         summary = run_config(case, cfg, EXPLORE_REPLICATION)
         self.evaluations.append((cfg, summary))
-        return passes_slo(case, cfg, [summary])
+        self.passed[cfg] = passes_slo(case, cfg, [summary])
+        return self.passed[cfg]
 
     def cost(self, cfg: Config) -> float:
         return next(s["cost_per_hour"] for c, s in self.evaluations if c == cfg)
+
+    def passing(self) -> list[tuple[Config, float]]:
+        return [(c, s["cost_per_hour"]) for c, s in self.evaluations if self.passed[c]]
 
 
 def static_search(case: Case, base: Config, guess: int, cap: int, floor: int = 0) -> Explored:
@@ -74,27 +118,48 @@ def static_search(case: Case, base: Config, guess: int, cap: int, floor: int = 0
     return explored
 
 
-def autoscaled_search(case: Case, base: Config, static_m: int, cap: int, floor: int) -> Explored:
-    """Smallest min_workers for max_workers in {M, 2M}, given the static size M."""
+def autoscaled_search(
+    case: Case,
+    base: Config,
+    static: tuple[int, float],
+    cap: int,
+    floor: int,
+    price: float,
+    best: float,
+) -> Explored:
+    """For each min_workers from `floor` up, the smallest max_workers meeting the SLO.
+
+    The static pool (M, M) passed at `static` = (M, its cost), so only min < M can
+    cost less. More warm workers
+    never need a higher max_workers, so each min's search starts from the last one's
+    answer and walks down (a staircase: a few runs per min). A pool is never below
+    min_workers billed pods (Launch's HPA and Celery autoscaler keep min_workers; a
+    failed pod is replaced at once), so it costs at least min × price: the walk stops
+    at the first min where that reaches the cheapest pass known (`best`, from earlier
+    waves, or one found here). max_workers only costs when used, so the smallest
+    passing max is the cheapest for its min whenever extra workers only add cost;
+    the confirmation tries the next max when it is not (`capplan.planner.confirmation`).
+    """
     explored = Explored([])
-    found: list[Config] = [base.with_workers(static_m, static_m)]
-    for max_w in sorted({static_m, min(cap, 2 * static_m)}):
-        m = smallest_passing(
-            lambda n, mw=max_w: explored.record(case, base.with_workers(n, mw)),
-            floor,
-            static_m,
-            floor,
+    static_m, best = static[0], min(best, static[1])
+    stable = stable_workers(case, base.with_workers(cap, cap))
+    hi, guess = cap, static_m  # the first min starts at max M, the static pool's size
+    for m in range(floor, static_m):
+        if m * price >= best:
+            break
+        lo = max(m + 1, stable)
+        if lo > hi:
+            break
+        x = smallest_passing_from(
+            lambda n, m=m: explored.record(case, base.with_workers(m, n)), lo, hi, guess
         )
-        if m is not None:
-            found.append(base.with_workers(m, max_w))
-        if m == 0 and floor == 0 and sync_case(case) and max_w >= 1:
-            # Scale-from-zero passed, but with no activator the first requests after an
-            # idle spell get 503s: one warm worker at the same cost is the better choice.
-            one = base.with_workers(1, max_w)
-            if explored.record(case, one):
-                found.append(one)
-    costs = {c: explored.cost(c) for c in found if any(c == e for e, _ in explored.evaluations)}
-    explored.best = min(costs, key=lambda c: preference(costs[c], c)) if costs else found[0]
+        if x is None:
+            continue
+        cfg = base.with_workers(m, x)
+        best = min(best, explored.cost(cfg))
+        hi, guess = x, x
+    passing = explored.passing()
+    explored.best = min(passing, key=lambda p: preference(p[1], p[0]))[0] if passing else None
     return explored
 
 
@@ -173,36 +238,38 @@ def autoscaled_stage(
     search: Search,
     floor: int,
 ) -> list[tuple[Config, float]]:
-    """min/max search for candidates whose bound beats the best static pool."""
+    """min/max search for candidates whose bound beats the cheapest pass so far.
+
+    Returns every configuration that passed the exploration run, static pools
+    included (cost on replication 0), cheapest first: the confirmation works
+    down this list.
+    """
     is_sync = sync_case(case)
-    found: list[tuple[Config, float]] = []
+    found: dict[Config, float] = {}
     for explored in statics.values():
-        if explored.best is not None:
-            found.append((explored.best, explored.cost(explored.best)))
-    best = min((cost for _, cost in found), default=math.inf)
+        found.update(explored.passing())
+    best = min(found.values(), default=math.inf)
     todo = []
     for c in cands:
         key = (c.base.gpu_type, c.base.gpus) if is_sync else c.static_key
         static = statics.get(key)
         if static is None or static.best is None:
             continue
-        todo.append((c, static.best.min_workers))
+        todo.append((c, (static.best.min_workers, static.cost(static.best))))
     searched = 0
     while todo:
         wave, todo = todo[:WAVE], todo[WAVE:]
         wave = [(c, m) for c, m in wave if worth(case, c, best)]
         searched += len(wave)
-        tasks = [(case, c.base, m, cap, floor) for c, m in wave]
+        tasks = [
+            (case, c.base, m, cap, floor, c.screen.option.cost_per_hour, best) for c, m in wave
+        ]
         for explored in runner.map(autoscaled_search, tasks):
             search.simulations += len(explored.evaluations)
             search.explored.extend(explored.evaluations)  # type: ignore[union-attr]
-            if explored.best is not None:
-                cost = explored.cost(explored.best) if explored.evaluations else math.inf
-                if any(c == explored.best for c, _ in explored.evaluations):
-                    found.append((explored.best, cost))
-                    best = min(best, cost)
+            found.update(explored.passing())
+        best = min(found.values(), default=math.inf)
         todo = [(c, m) for c, m in todo if worth(case, c, best)]
     # Candidates never searched with the autoscaler: their bound could not beat the best.
     search.pruned = len(cands) - searched
-    found.sort(key=lambda fc: preference(fc[1], fc[0]))
-    return found
+    return sorted(found.items(), key=lambda fc: preference(fc[1], fc[0]))

@@ -132,6 +132,10 @@ class PlannerSpec(Spec):
     # fewest min_workers recommended; None: 2 for SYNC/STREAMING (survive one pod
     # restart or node drain), 0 for ASYNC/BATCH (the queue holds tasks while scaling)
     min_workers_floor: int | None = Field(None, ge=0)
+    # explored passes confirmed at once, cheapest first, on the GPU type leading the search
+    confirm_top: int = Field(3, ge=1)
+    # confirmation rounds (runners-up and bumps) after the first, per GPU type
+    max_bumps: int = Field(8, ge=0)
 
     @field_validator("gpu_types")
     @classmethod
