@@ -105,14 +105,12 @@ def run_replication(
     streaming = is_streaming(cfg.endpoint_type)
     cold_rng = stream_rng(seed, replication, "cold_start")
     fault_rng = stream_rng(seed, replication, "faults")
-    # The llm service keeps per-request batch state of its own: it always keeps records.
-    if records or cfg.llm is not None:
+    if records:
         requests, work = replication_work(case, replication)
         tokens = None
         if case.service.kind != "latency":
             tokens = (requests.context_tokens, requests.generated_tokens)
-        if cfg.llm is not None and len(requests):
-            check_requests_fit(cfg.llm.kv_cache_tokens, float((tokens[0] + tokens[1]).max()))  # type: ignore[index]
+        _check_fit(cfg, requests)
         ft = work.first_token if streaming else None
         record = run_endpoint(
             cfg, requests.arrival, work.total, ft, requests.horizon, cold_rng, tokens, fault_rng
@@ -120,8 +118,8 @@ def run_replication(
         return summarize(record, requests.warmup, streaming), record
     horizon, warmup = workload_horizon(case.workload), case.workload.warmup_s
     tally = RequestTally(warmup, horizon, streaming)
-    tpot = streaming and case.service.kind != "latency"  # output tokens, for TPOT only
-    chunks = _chunks(_windows(case, replication), streaming, tpot)
+    tpot = streaming and case.service.kind != "latency"  # output tokens, for TPOT
+    chunks = _chunks(_windows(case, replication), streaming, tpot, cfg)
     record = run_endpoint_stream(cfg, chunks, horizon, cold_rng, tally.add, fault_rng)
     return summarize(record, warmup, streaming, tally), record
 
@@ -147,23 +145,34 @@ def _windows(case: Case, replication: int) -> Iterator[tuple[Requests, Work]]:
         del requests  # not held while the next window is drawn
 
 
+def _check_fit(cfg: EngineConfig, requests: Requests) -> None:
+    """The llm service: every request must fit one worker's KV cache."""
+    if cfg.llm is not None and len(requests):
+        largest = float((requests.context_tokens + requests.generated_tokens).max())
+        check_requests_fit(cfg.llm.kv_cache_tokens, largest)
+
+
 def _chunks(
-    windows: Iterator[tuple[Requests, Work]], streaming: bool, tpot: bool
+    windows: Iterator[tuple[Requests, Work]], streaming: bool, tpot: bool, cfg: EngineConfig
 ) -> Iterator[Chunk]:
     """Each window's arrivals and work in CHUNK slices; a window is let go before the next."""
+    llm = cfg.llm is not None  # its batches need both token counts
     for requests, work in windows:
+        _check_fit(cfg, requests)
         arrival, total = requests.arrival, work.total
         first_token = work.first_token if streaming else None
-        output = requests.generated_tokens if tpot else None
-        del requests, work  # prompt tokens are not needed without records
+        output = requests.generated_tokens if tpot or llm else None
+        prompt = requests.context_tokens if llm else None
+        del requests, work
         for i in range(0, len(arrival), CHUNK):
             yield (
                 arrival[i : i + CHUNK],
                 total[i : i + CHUNK],
                 _slice(first_token, i),
                 _slice(output, i),
+                _slice(prompt, i),
             )
-        del arrival, total, first_token, output
+        del arrival, total, first_token, output, prompt
 
 
 def _slice(values: np.ndarray | None, i: int) -> np.ndarray | None:

@@ -81,6 +81,49 @@ def _cases() -> dict[str, Case]:
             service={"kind": "latency", "distribution": "exponential", "mean_s": 30.0},
             min_workers=1, max_workers=3, per_worker=1,
         ),
+        **_llm_cases(),
+    }  # fmt: skip
+
+
+def _llm_cases() -> dict[str, Case]:
+    """The llm service: its batches hold request indices of their own (queue, prefill,
+    decode heap), renumbered at every chunk like the job heaps."""
+    tokens = {
+        "context_tokens": {"distribution": "lognormal", "median": 800, "p99": 6000},
+        "generated_tokens": {"distribution": "exponential", "mean": 150},
+    }
+    llm = {
+        "kind": "llm",
+        "prefill_tokens_per_s": 6000,
+        "decode_tokens_per_s": 40,
+        "batching_alpha": 0.02,
+        "overhead_s": 0.05,
+        "max_num_seqs": 4,
+        "cold_start": 20,
+    }
+    return {
+        # Overloaded: 429s and retries, a worker queue beyond max_num_seqs, HPA scaling.
+        "llm_streaming": make_case(
+            "STREAMING",
+            workload={"kind": "poisson", "rate": 1.5, "horizon_s": 1200, **tokens},
+            service={**llm, "concurrency_limit": 8},
+            min_workers=1, max_workers=3, per_worker=4,
+        ),
+        # vLLM's preempt rule with a small cache: preempted sequences wait across chunks.
+        "llm_preempt": make_case(
+            "SYNC",
+            workload={"kind": "poisson", "rate": 4.0, "horizon_s": 450, **tokens},
+            service={**llm, "kv_admission": "preempt", "kv_cache_tokens": 20_000,
+                     "max_num_seqs": 32},
+            min_workers=2, max_workers=2, per_worker=8,
+        ),
+        # Async backlog and pod failures: tasks requeued off a dead worker's batch.
+        "llm_async_faults": make_case(
+            "ASYNC",
+            workload={"kind": "poisson", "rate": 1.0, "horizon_s": 1800, **tokens},
+            service=llm,
+            min_workers=1, max_workers=2, per_worker=4, faults={"worker_mtbf_h": 0.1},
+        ),
     }  # fmt: skip
 
 
@@ -118,6 +161,28 @@ def test_case_mix_reaches_the_paths_that_renumber() -> None:
     assert np.nanmax(backlog.start - backlog.arrival) > 60  # tasks waited across chunks
     _, stream = run_replication(CASES["streaming"], 0)
     assert np.any(~np.isnan(stream.first_token) & np.isnan(stream.end))
+
+
+def test_llm_cases_reach_the_paths_that_renumber(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries, preempted sequences back in the queue, failed pods and first tokens in flight."""
+    from capplan.llm.batch import LlmWorker
+
+    preempted = [0]
+    original = LlmWorker._preempt_if_full
+
+    def counting(self: LlmWorker) -> None:
+        before = len(self.running)
+        original(self)
+        preempted[0] += before - len(self.running)
+
+    monkeypatch.setattr(LlmWorker, "_preempt_if_full", counting)
+    _, stream = run_replication(CASES["llm_streaming"], 0)
+    assert stream.retries.max() > 0 and np.isin(stream.status, [2]).any()
+    assert np.any(~np.isnan(stream.first_token) & np.isnan(stream.end))
+    run_replication(CASES["llm_preempt"], 0)
+    assert preempted[0] > 10
+    _, failing = run_replication(CASES["llm_async_faults"], 0)
+    assert np.isfinite(failing.workers["failed_at"]).sum() > 2
 
 
 def test_records_not_kept_say_so() -> None:

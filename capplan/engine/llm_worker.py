@@ -98,6 +98,15 @@ class LlmRequests:
         w.catch_up(now)
         w.k -= len(done)
 
+    def renumber(self, new: dict[int, int], prompt: np.ndarray, output: np.ndarray) -> None:
+        """A streamed run renumbered its requests (request i is now new[i]) and appended
+        a chunk whose token counts are `prompt` and `output`."""
+        keep = list(new)  # ascending: the old indices still in the system
+        self.prompt = [self.prompt[i] for i in keep] + prompt.astype(float).tolist()
+        self.output = [self.output[i] for i in keep] + output.astype(float).tolist()
+        for b in self.batches.values():
+            b.renumber(new, self.prompt, self.output, self.ep.first_token)
+
     def unfinished(self, w: Worker) -> list[int]:
         """Requests still on w when its grace period ends; the batch is emptied."""
         b = self.batch(w)

@@ -6,10 +6,11 @@ in-flight) go to a sink (the summary's tally) and leave the per-request
 arrays; the ones still in the system (queued, in service, waiting for a
 retry) move to the front and the next chunk goes behind them. Their indices
 change, so every place that holds one is rewritten: workers' job heaps, the
-async queue and the retry entries of the calendar. The renumbering keeps the
-order of indices, so each heap stays a valid heap and ties still break the
-same way: the run is event for event the one `run_endpoint` would make with
-all the arrivals at once. Memory is O(chunk + requests in the system + workers).
+async queue, the retry entries of the calendar and the llm service's
+batches. The renumbering keeps the order of indices, so each heap stays a
+valid heap and ties still break the same way: the run is event for event the
+one `run_endpoint` would make with all the arrivals at once.
+Memory is O(chunk + requests in the system + workers).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from capplan.engine.records import PENDING, EngineRecord
 from capplan.policies import make_autoscaler
 from capplan.policies.base import Bounds
 
-# (arrival, total work, first-token work or None) of consecutive arrivals.
-# (arrival, work, first-token work, output tokens); the last two may be None
-Chunk = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
+# Consecutive arrivals: (arrival, work, first-token work, output tokens, prompt tokens).
+# The last three may be None: first tokens for STREAMING only, output tokens for
+# TPOT and the llm service, prompt tokens for the llm service only.
+Chunk = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]
 # Receives finished requests: arrival, start, first_token, end, status arrays.
 Sink = Callable[..., None]  # (arrival, start, first_token, end, status, output_tokens)
 
@@ -53,15 +55,25 @@ def run_endpoint_stream(
     chunks = iter(chunks)
     first = next((c for c in chunks if len(c[0])), None)
     if first is None:  # no arrivals at all
-        first = (np.zeros(0), np.zeros(0), None, None)
+        first = (np.zeros(0), np.zeros(0), None, np.zeros(0), np.zeros(0))
     env = MergedEnvironment()
+    # The llm service's batches need both token counts of every request in the system.
+    tokens = (first[4], first[3]) if cfg.llm is not None else None
     endpoint = Endpoint(
-        env, cfg, first[0], first[1], first[2], cfg.cold_start, cold_rng, fault_rng=fault_rng
+        env,
+        cfg,
+        first[0],
+        first[1],
+        first[2],
+        cfg.cold_start,
+        cold_rng,
+        tokens,  # type: ignore[arg-type]
+        fault_rng=fault_rng,
     )
     endpoint.timeline_wanted = False
     # Output tokens ride along with the requests so the sink can tally TPOT.
     endpoint.stream_tokens = first[3]  # type: ignore[attr-defined]
-    del first  # the endpoint holds what it needs; a chunk is a view of a whole window
+    del first, tokens  # the endpoint holds what it needs; a chunk is a view of a whole window
     bounds = Bounds(cfg.min_workers, cfg.max_workers, cfg.per_worker)
     autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds, cfg.autoscaler_params)
     endpoint.boot()
@@ -99,6 +111,8 @@ def run_endpoint_stream(
         status=np.zeros(0, dtype=np.int8),
         retries=np.zeros(0, dtype=np.int16),
         timeline=record.timeline[:0],
+        prompt_tokens=None,
+        output_tokens=None,
     )
 
 
@@ -122,12 +136,14 @@ def _refill(
         e.status[done],
         None if tokens is None else tokens[done],
     )
-    _renumber(endpoint, live)
+    new = _renumber(endpoint, live)
     _append(endpoint, live, chunk)
+    if endpoint.llm is not None:  # after _append: the batches point at the new arrays
+        endpoint.llm.renumber(new, chunk[4], chunk[3])  # type: ignore[arg-type]
     return endpoint.arrival_list, len(live)
 
 
-def _renumber(endpoint: Endpoint, live: np.ndarray) -> None:
+def _renumber(endpoint: Endpoint, live: np.ndarray) -> dict[int, int]:
     """Request live[j] becomes j wherever an index is held (an order-keeping map)."""
     new = {old: j for j, old in enumerate(live.tolist())}
     for w in endpoint.workers:
@@ -138,10 +154,11 @@ def _renumber(endpoint: Endpoint, live: np.ndarray) -> None:
     for n, entry in enumerate(calendar):
         if entry[2] == RETRY:  # (t, seq, kind, request, tag): t and seq keep the heap order
             calendar[n] = (entry[0], entry[1], RETRY, new[entry[3]], entry[4])
+    return new
 
 
 def _append(endpoint: Endpoint, live: np.ndarray, chunk: Chunk) -> None:
-    arrival, work, ft_work, tokens = chunk
+    arrival, work, ft_work, tokens, _ = chunk
     if endpoint.stream_tokens is not None and tokens is not None:  # type: ignore[attr-defined]
         endpoint.stream_tokens = np.concatenate([endpoint.stream_tokens[live], tokens])  # type: ignore[attr-defined]
     n = len(arrival)

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 
 INF = float("inf")
 TOKEN_EPS = 1e-6  # tokens: a prefill or decode milestone this close is due
@@ -168,6 +168,24 @@ class LlmWorker:
     def unfinished(self) -> list[int]:
         """Every request on the worker, for a drain that runs out of time."""
         return sorted([*self.waiting, *self.running])
+
+    def renumber(
+        self, new: dict[int, int], prompt: list[float], output: list[float], first_token
+    ) -> None:  # noqa: ANN001
+        """Request i becomes new[i] (an order-keeping map), over new per-request arrays.
+
+        A streamed run (`capplan.engine.stream`) drops finished requests and
+        renumbers the rest; the map keeps the order of indices, so the heap
+        stays a heap and ties break as before.
+        """
+        self.prompt, self.output, self.first_token = prompt, output, first_token
+        self.waiting = deque(new[i] for i in self.waiting)
+        self.prefilling = deque(new[i] for i in self.prefilling)
+        for name in ("ready_at", "running", "gen", "decoding", "v0"):
+            setattr(self, name, {new[i]: x for i, x in getattr(self, name).items()})
+        # A stale entry (a preempted sequence) may name a finished request: drop it.
+        self.heap = [(end, new[i]) for end, i in self.heap if i in new]
+        heapify(self.heap)
 
     def clear(self) -> None:
         self.waiting.clear()
