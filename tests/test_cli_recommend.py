@@ -1,4 +1,4 @@
-"""`capplan recommend`: clear one-line errors for bad [planner]/[slo] values, the JSON
+"""`capplan recommend`: clear one-line errors for bad [planner]/[slo]/[faults] values, the JSON
 document's shape, and the table report, through `capplan.cli.main`."""
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ def toml_value(v: Any) -> str:
         return json.dumps(v)
     if isinstance(v, list):
         return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
     return repr(v)
 
 
@@ -70,8 +72,8 @@ def write_scenario(tmp_path: Path, **changes: dict[str, Any]) -> Path:
         json.dumps({"items": [template_dict("SYNC", min_workers=1, max_workers=4, per_worker=2)]})
     )
     lines = ['name = "cli"', "seed = 3", "", "[templates]", 'path = "templates.json"']
-    for table, base in TABLES.items():
-        merged = {**base, **changes.get(table, {})}
+    for table in [*TABLES, *(t for t in changes if t not in TABLES)]:
+        merged = {**TABLES.get(table, {}), **changes.get(table, {})}
         lines += ["", f"[{table}]"]
         lines += [f"{k} = {toml_value(v)}" for k, v in merged.items() if v is not None]
     path = tmp_path / "scenario.toml"
@@ -101,6 +103,15 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
         ("planner", "bogus", 1),
         ("planner", "min_workers_floor", -1),
         ("planner", "min_workers_floor", "two"),
+        ("planner", "sensitivity", [0.5]),
+        ("planner", "sensitivity", [1.5, 1.0]),
+        ("planner", "sensitivity", [float("inf")]),
+        ("planner", "sensitivity", "double"),
+        ("faults", "worker_mtbf_h", 0),
+        ("faults", "worker_mtbf_h", -2.0),
+        ("faults", "worker_mtbf_h", float("nan")),
+        ("faults", "worker_mtbf_h", "often"),
+        ("faults", "bogus", 1),
         ("slo", "confidence", 1.5),
         ("slo", "confidence", 0),
         ("slo", "latency_p99_s", -1),

@@ -26,9 +26,7 @@ from capplan.planner import (
     meets_slo,
     recommend,
     rule_of_thumb,
-    run_config,
     smallest_passing,
-    workers_needed,
 )
 from capplan.planner.verdict import confident
 from capplan.scenario import Scenario, SloSpec, build_scenario
@@ -395,32 +393,6 @@ def test_meets_slo_bounds_the_pooled_error_rate() -> None:
     assert not meets_slo(
         runs_with([1.0, 1.0], rejected=1), SloSpec(latency_p99_s=100.0, max_error_rate=0.0)
     )
-
-
-def test_workers_needed_is_the_fewest_static_pool() -> None:
-    """At 2× traffic, a static recommendation grows to the smallest pool that passes
-    (replication 0): one fewer worker fails."""
-    scen = scenario(rate=4.0, mean=2.0, alpha=0.2, slo={"latency_p99_s": 4 * LN100 * 2.0})
-    case = scen.case(NAME)
-    start = Config(A10, 1, 2, 2, 4)
-    needed = workers_needed(case, start, 2.0, cap=50)
-    assert needed is not None and needed.min_workers == needed.max_workers >= 2
-
-    def passes(n: int) -> bool:
-        return meets_slo([run_config(case, start.with_workers(n, n), 0, 2.0)], case.slo)
-
-    assert passes(needed.max_workers)
-    assert needed.max_workers == 2 or not passes(needed.max_workers - 1)
-
-
-def test_sensitivity_reports_what_more_traffic_needs() -> None:
-    doc = plan(scenario(rate=4.0, mean=2.0, alpha=0.2))
-    rec = recommended(doc)
-    assert [e["traffic"] for e in doc["sensitivity"]] == [1.5, 2.0]
-    for entry in doc["sensitivity"]:
-        assert entry["cost_per_hour"] >= 0
-        if not entry["meets_slo"]:
-            assert entry["needs"]["max_workers"] >= rec["max_workers"]
 
 
 # ---------------------------------------------------------------- availability

@@ -16,7 +16,9 @@ For each template:
    replications; a failure's bumps (one more max or min) join the list, so
    the next runner-up or bump, whichever is cheaper, is tried next.
 4. Evidence (`evidence`): the current configuration and the SGP rule of thumb
-   simulated the same way, and the recommendation at 1.5× and 2× traffic.
+   simulated the same way; `sensitivity`: the recommendation at the [planner]
+   sensitivity traffic factors (1.5× and 2×), by the same verdict, and the
+   larger pool each failing factor needs.
 5. The document (`document`): one per template.
 Every simulation uses the same seeds (common random numbers), so candidates
 are compared on the same requests, and results never depend on the executor.
@@ -25,7 +27,6 @@ The SLO test itself is `verdict`; the knobs and how one is simulated, `config`.
 
 from capplan.planner.config import (
     HOURS_PER_MONTH,
-    SENSITIVITY,
     Config,
     config_case,
     current_config,
@@ -33,12 +34,12 @@ from capplan.planner.config import (
 )
 from capplan.planner.document import plan_template, recommend
 from capplan.planner.evidence import rule_of_thumb
-from capplan.planner.search import smallest_passing, workers_needed
+from capplan.planner.search import smallest_passing
+from capplan.planner.sensitivity import workers_needed
 from capplan.planner.verdict import meets_slo, passes_slo
 
 __all__ = [
     "HOURS_PER_MONTH",
-    "SENSITIVITY",
     "Config",
     "config_case",
     "current_config",

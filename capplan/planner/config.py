@@ -19,12 +19,17 @@ from capplan.workload import scale_traffic
 WAVE = 4
 # The [planner] keys confirm_top and max_bumps (PlannerSpec) set the confirmation's
 # width and its rounds of runners-up and bumps; their defaults live there.
-SENSITIVITY = (1.5, 2.0)
 # Exploration judges candidates on replication 0; confirmation and every figure with
 # replications (current, rule of thumb, sensitivity, the lower bound) use 1..R, draws
 # that played no part in choosing the candidate.
 EXPLORE_REPLICATION = 0
-SYNC_TOLERANCE = 1.1  # the HPA lets average concurrency drift 10 % above per_worker
+# How far above per_worker a SYNC/STREAMING worker's average concurrency runs before
+# the HPA adds a pod: Kubernetes' --horizontal-pod-autoscaler-tolerance default 0.1,
+# which Launch does not change. It only steers estimates (the analytic screen's cost
+# estimate, the llm kind's KV-cache check of a candidate's batch, and where the static
+# search starts); no verdict, bound or recommendation rests on it, so it is not a
+# [planner] key: the simulated HPA (`[autoscaler] hpa_tolerance`) decides the rest.
+SYNC_TOLERANCE = 1.1
 
 
 # ---------------------------------------------------------------- configurations

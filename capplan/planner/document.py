@@ -16,9 +16,9 @@ from capplan.planner.evidence import (
     evaluate,
     point,
     rule_of_thumb,
-    sensitivity,
 )
 from capplan.planner.search import Search, autoscaled_stage, static_stage
+from capplan.planner.sensitivity import sensitivity
 from capplan.scenario import Case, Scenario, load_scenario
 from capplan.sweep import Progress, Runner, executor_for
 from capplan.workload import check_volume
@@ -48,6 +48,9 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> dict[str, A
     thumb_cfg = rule_of_thumb(case)
     thumb = evaluate(runner, case, [thumb_cfg], reps)[0]
     search.simulations += 2 * reps
+    factors = scenario.planner.sensitivity
+    stressed, stress_sims = sensitivity(case, recommended, reps, cap, runner, factors)
+    search.simulations += stress_sims
     doc: dict[str, Any] = {
         "template": case.name,
         "feasible": recommended is not None,
@@ -61,7 +64,7 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> dict[str, A
         if recommended
         else None,
         "alternatives": alternatives(finals, confirmed, failed, screens, recommended, reps, bounds),
-        "sensitivity": sensitivity(case, recommended, reps, cap, runner, search),
+        "sensitivity": stressed,
         "explored": [point(c, s) for c, s in search.explored or []],
     }
     if recommended is None:

@@ -15,14 +15,13 @@ from capplan.analytic import (
 from capplan.metrics import combine
 from capplan.planner.config import (
     HOURS_PER_MONTH,
-    SENSITIVITY,
     Config,
     config_of,
     confirm_replications,
     current_config,
     run_config,
 )
-from capplan.planner.search import Search, workers_needed
+from capplan.planner.search import Search
 from capplan.planner.verdict import passes_slo, slo_values, violation
 from capplan.scenario import Case, Scenario
 from capplan.sweep import Runner
@@ -124,48 +123,6 @@ def alternatives(
                         else "skipped: its proven lower bound cannot beat the best found"
                     ),
                 }
-            )
-        out.append(entry)
-    return out
-
-
-def sensitivity(
-    case: Case, recommended: dict | None, reps: int, cap: int, runner: Runner, search: Search
-) -> list[dict[str, Any]]:
-    if recommended is None:
-        return []
-    cfg = config_of(recommended)
-    # Both traffic levels in one batch, then the searches for what the failing ones
-    # need, one task per level: each stage runs in parallel on the runner.
-    tasks = [(case, cfg, r, f) for f in SENSITIVITY for r in confirm_replications(reps)]
-    summaries = runner.map(run_config, tasks)
-    search.simulations += len(tasks)
-    docs = [
-        describe(case, cfg, summaries[n * reps : (n + 1) * reps], factor)
-        for n, factor in enumerate(SENSITIVITY)
-    ]
-    failing = [f for f, doc in zip(SENSITIVITY, docs, strict=True) if not doc["meets_slo"]]
-    found = runner.map(workers_needed, [(case, cfg, f, cap) for f in failing])
-    needs = dict(zip(failing, found, strict=True))
-    out = []
-    for factor, doc in zip(SENSITIVITY, docs, strict=True):
-        entry: dict[str, Any] = {
-            "traffic": factor,
-            "meets_slo": doc["meets_slo"],
-            "metrics": doc["metrics"],
-            "cost_per_hour": doc["cost_per_hour"],
-        }
-        if factor in needs:
-            needed = needs[factor]
-            entry["needs"] = (
-                {"min_workers": needed.min_workers, "max_workers": needed.max_workers}
-                if needed
-                else None
-            )
-            entry["note"] = (
-                f"needs min_workers {needed.min_workers}, max_workers {needed.max_workers}"
-                if needed is not None
-                else f"misses the SLO even with {cap} workers: change GPU type or per_worker"
             )
         out.append(entry)
     return out

@@ -163,26 +163,6 @@ def autoscaled_search(
     return explored
 
 
-def workers_needed(case: Case, cfg: Config, traffic: float, cap: int) -> Config | None:
-    """The fewest extra workers that meet the SLO at scaled traffic (1 replication).
-
-    A static recommendation grows as a static pool; an autoscaled one first
-    gets a higher max_workers, and a static pool if that is not enough.
-    """
-
-    def passes(c: Config) -> bool:
-        return passes_slo(case, c, [run_config(case, c, EXPLORE_REPLICATION, traffic)], traffic)
-
-    lo = max(cfg.max_workers, 1)
-    guess = max(math.ceil(lo * traffic), stable_workers(case, cfg, traffic))
-    if cfg.min_workers < cfg.max_workers:
-        n = smallest_passing(lambda m: passes(cfg.with_workers(cfg.min_workers, m)), lo, cap, guess)
-        if n is not None:
-            return cfg.with_workers(cfg.min_workers, n)
-    n = smallest_passing(lambda m: passes(cfg.with_workers(m, m)), lo, cap, guess)
-    return cfg.with_workers(n, n) if n is not None else None
-
-
 # ---------------------------------------------------------------- the plan for one template
 @dataclass
 class Search:

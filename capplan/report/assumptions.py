@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from capplan.hardware import GPU_CATALOG, HOURS_PER_MONTH, TENSOR_PARALLEL_EFFICIENCY
-from capplan.planner import SENSITIVITY
 from capplan.report.blocks import Block, Bullets, Heading, Paragraph, Table
 from capplan.report.text import gpu_rows, num, price_text
 from capplan.scenario import Case, Scenario, ServiceSpec
@@ -81,7 +80,7 @@ def assumptions(
                 f"Planner grid: per_worker {', '.join(map(str, planner.per_worker))}; GPU types "
                 f"{gpu_types}; max_workers cap {planner.max_workers_cap}; GPU count may change "
                 f"to fit the model: {'yes' if planner.change_gpu_count else 'no'}; sensitivity at "
-                f"{', '.join(f'{f:g}×' for f in SENSITIVITY)} traffic.",
+                f"{', '.join(f'{f:g}×' for f in planner.sensitivity) or 'no'} traffic.",
                 f"Simulation: autoscaler {sim.autoscaler}; gateway retries {sim.max_retries} "
                 f"(backoff base {sim.retry_backoff_base:g}, wait {sim.retry_min_wait_s:g}–"
                 f"{sim.retry_max_wait_s:g} s, timeout {sim.gateway_timeout_s:g} s); drain grace "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -136,6 +137,8 @@ class PlannerSpec(Spec):
     confirm_top: int = Field(3, ge=1)
     # confirmation rounds (runners-up and bumps) after the first, per GPU type
     max_bumps: int = Field(8, ge=0)
+    # traffic factors the recommendation is stressed at (each > 1; empty: no stress test)
+    sensitivity: tuple[float, ...] = (1.5, 2.0)
 
     @field_validator("gpu_types")
     @classmethod
@@ -145,6 +148,13 @@ class PlannerSpec(Spec):
         if v is not None and not v:
             raise ValueError("must list at least one GPU type")
         return v
+
+    @field_validator("sensitivity")
+    @classmethod
+    def _factors(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not (math.isfinite(f) and f > 1) for f in v):
+            raise ValueError("must be a list of finite traffic factors > 1 (e.g. [1.5, 2])")
+        return tuple(sorted(set(v)))
 
     @field_validator("per_worker")
     @classmethod
