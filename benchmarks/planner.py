@@ -128,7 +128,7 @@ def main() -> int:
 
     scen = apply_overrides(load_scenario(SCENARIO), {"planner.gpu_types": list(GPU_TYPES)})
     started = time.perf_counter()
-    (doc,) = recommend(scen, workers=args.workers)
+    (doc,) = [d.model_dump() for d in recommend(scen, workers=args.workers)]
     wall = time.perf_counter() - started
 
     rec, bound = doc["recommended"], doc["lower_bound_cost_per_hour"]

@@ -23,11 +23,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from pydantic import BaseModel
+
 from capplan.errors import CapplanError
 
 
 def clean_json(value: Any) -> Any:
-    """NaN and infinities become null, numpy scalars plain numbers, tuples lists."""
+    """NaN and infinities become null, numpy scalars plain numbers, tuples lists, pydantic
+    models (e.g. a `Recommendation`) their JSON data."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
     if isinstance(value, dict):
         return {str(k): clean_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

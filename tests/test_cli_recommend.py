@@ -249,33 +249,11 @@ def test_table_for_an_infeasible_slo(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "No configuration meets the SLO." in " ".join(out.split())
 
 
-def test_verdict_survives_a_zero_lower_bound() -> None:
-    """No traffic gives a fluid bound of 0: the verdict must not divide by it."""
+def test_verdict_survives_a_zero_lower_bound(
+    json_doc: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    """No traffic gives a proven bound of 0: the verdict must not divide by it."""
     from capplan.report.verdict import verdict
 
-    config = {
-        "gpu_type": "nvidia-tesla-t4",
-        "gpus": 1,
-        "min_workers": 1,
-        "max_workers": 1,
-        "per_worker": 1,
-        "cost_per_hour": 0.5,
-        "meets_slo": True,
-    }
-    doc = {
-        "template": "idle",
-        "current": config,
-        "recommended": config,
-        "lower_bound_cost_per_hour": 0.0,
-        "saving_per_month": 0.0,
-        "sensitivity": [],
-        "search": {
-            "candidates": 1,
-            "screened_out": 0,
-            "pruned": 0,
-            "simulations": 1,
-            "seconds": 0.1,
-        },
-    }
-    text = verdict(doc)
-    assert "proven lower bound is $0.00/h" in text
+    doc = {**json_doc[1][0], "lower_bound_cost_per_hour": 0.0}
+    assert "proven lower bound is $0.00/h" in verdict(doc)

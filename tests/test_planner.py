@@ -75,8 +75,8 @@ def scenario(
 
 def plan(scen: Scenario, workers: int = 1) -> dict[str, Any]:
     docs = recommend(scen, workers=workers)
-    assert len(docs) == 1 and docs[0]["template"] == NAME
-    return docs[0]
+    assert len(docs) == 1 and docs[0].template == NAME
+    return docs[0].model_dump()  # plain data: these tests read the planner's numbers
 
 
 def config_of(doc: dict[str, Any]) -> Config:

@@ -235,7 +235,7 @@ def test_dask_cluster_gives_the_inline_numbers(
         assert progress.done == progress.total == 4 * REPLICATIONS
     docs = recommend(tiny, dask_address=dask_address)
     assert _canonical(docs) == local_results["recommend_inline"]
-    assert docs[0]["recommended"] is not None
+    assert docs[0].recommended is not None
 
 
 def test_dask_results_keep_task_order(dask_address: str) -> None:

@@ -1,4 +1,5 @@
-"""The `capplan` command line: templates | simulate | recommend | compare | traffic | calibrate.
+"""The `capplan` command line: templates | simulate | recommend | compare | traffic | calibrate
+| schema.
 
 Every user error is a CapplanError: printed as one line on stderr, exit code 2,
 never a traceback.
@@ -32,6 +33,7 @@ def _register() -> None:
         calibrate_cmd,
         compare_cmd,
         recommend_cmd,
+        schema_cmd,
         simulate_cmd,
         templates_cmd,
         traffic_cmd,

@@ -1,9 +1,13 @@
-"""Number formatting for the CLI's rich tables (files and JSON live in capplan.io)."""
+"""The CLI's rich tables: number formatting, and report table blocks rendered in rich."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
+
+from rich.table import Table
+
+from capplan.report.blocks import Table as TableBlock
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -13,3 +17,14 @@ def fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}g}" if abs(value) < 10**digits else f"{value:,.0f}"
     return str(value)
+
+
+def rich_table(block: TableBlock, title: str) -> Table:
+    """A report table block as a rich Table: the same header, rows and alignment."""
+    table = Table(title=title)
+    for i, (name, align) in enumerate(zip(block.header, block.alignment(), strict=True)):
+        justify = "left" if align == "l" else "right"
+        table.add_column(name, justify=justify, style="bold" if i == 0 else None)
+    for row in block.rows:
+        table.add_row(*row)
+    return table

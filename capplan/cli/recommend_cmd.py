@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -19,12 +19,12 @@ from capplan.cli.options import (
     WorkersOpt,
     show_progress,
 )
-from capplan.cli.output import fmt
+from capplan.cli.output import rich_table
 from capplan.cli.progress import progress_bar
 from capplan.errors import CapplanError
-from capplan.hardware import HOURS_PER_MONTH
-from capplan.io import dumps
 from capplan.planner import recommend
+from capplan.planner.recommendation import Recommendation, recommendation_json
+from capplan.report.tables import config_table
 from capplan.report.verdict import verdict
 from capplan.scenario import apply_overrides, load_scenario
 
@@ -68,7 +68,7 @@ def recommend_command(
 
         write_report(out, scen, docs, reproduce_command(scenario, out, template))
     if as_json:
-        typer.echo(dumps(docs))
+        typer.echo(recommendation_json(docs))
         return
     console = Console()
     for doc in docs:
@@ -79,44 +79,6 @@ def recommend_command(
         console.print(f"Report written to {out}/ (report.md, report.html, figures/)")
 
 
-CONFIG_ROWS = (
-    "gpu",
-    "min / max / per_worker",
-    "latency p99 s",
-    "ttft p99 s",
-    "error rate",
-    "mean workers",
-    "$ / hour",
-    "$ / month",
-    "meets SLO",
-)
-
-
-def _cells(cfg: dict[str, Any] | None) -> list[str]:
-    if not cfg:
-        return ["–"] * len(CONFIG_ROWS)
-    m = cfg.get("metrics", {})
-    return [
-        f"{cfg['gpus']}× {str(cfg['gpu_type']).removeprefix('nvidia-')}",
-        f"{cfg['min_workers']} / {cfg['max_workers']} / {cfg['per_worker']}",
-        fmt(m.get("latency_p99_s")),
-        fmt(m.get("ttft_p99_s")),
-        f"{m['error_rate']:.2%}" if "error_rate" in m else "–",
-        fmt(m.get("mean_workers")),
-        f"{cfg['cost_per_hour']:,.2f}",
-        f"{cfg['cost_per_hour'] * HOURS_PER_MONTH:,.0f}",
-        "yes" if cfg.get("meets_slo") else "NO",
-    ]
-
-
-def _table(doc: dict[str, Any]) -> Table:
-    table = Table(title=f"{doc['template']}: recommendation")
-    table.add_column("", style="bold")
-    columns = [("current", doc["current"]), ("rule of thumb", doc["rule_of_thumb"])]
-    columns.append(("recommended", doc["recommended"] or doc.get("best_achievable")))
-    for name, _ in columns:
-        table.add_column(name, justify="right")
-    cells = [_cells(cfg) for _, cfg in columns]
-    for i, label in enumerate(CONFIG_ROWS):
-        table.add_row(label, *(c[i] for c in cells))
-    return table
+def _table(doc: Recommendation) -> Table:
+    """The report's comparison table (`capplan.report.tables.config_table`), in rich."""
+    return rich_table(config_table(doc), f"{doc.template}: recommendation")

@@ -17,6 +17,7 @@ from capplan.planner.evidence import (
     point,
     rule_of_thumb,
 )
+from capplan.planner.recommendation import Recommendation, evidence_of
 from capplan.planner.search import Search, autoscaled_stage, static_stage
 from capplan.planner.sensitivity import sensitivity
 from capplan.scenario import Case, Scenario, load_scenario
@@ -24,7 +25,7 @@ from capplan.sweep import Progress, Runner, executor_for
 from capplan.workload import check_volume
 
 
-def plan_template(case: Case, scenario: Scenario, runner: Runner) -> dict[str, Any]:
+def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendation:
     """The recommendation document for one template."""
     started = time.perf_counter()
     reps = scenario.planner.replications
@@ -54,9 +55,9 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> dict[str, A
     doc: dict[str, Any] = {
         "template": case.name,
         "feasible": recommended is not None,
-        "current": current,
-        "rule_of_thumb": thumb,
-        "recommended": recommended,
+        "current": evidence_of(current),
+        "rule_of_thumb": evidence_of(thumb),
+        "recommended": evidence_of(recommended) if recommended else None,
         "lower_bound_cost_per_hour": lower_bound,
         "fluid_estimate_cost_per_hour": estimate,
         "saving_per_month": (current["cost_per_hour"] - recommended["cost_per_hour"])
@@ -80,7 +81,7 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> dict[str, A
         "simulations": search.simulations,
         "seconds": round(search.seconds, 2),
     }
-    return doc
+    return Recommendation.model_validate(doc)
 
 
 # ---------------------------------------------------------------- entry point
@@ -91,21 +92,11 @@ def recommend(
     workers: int | None = None,
     dask_address: str | None = None,
     progress: Progress | None = None,
-) -> list[dict[str, Any]]:
-    """One recommendation document per template (see the README for its keys)."""
+) -> list[Recommendation]:
+    """One recommendation document per template (`capplan.planner.recommendation`)."""
     scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if template is not None:
         scen.template(template)
     with executor_for(workers, dask_address) as executor:
         runner = Runner(executor, progress)
-        docs = [plan_template(case, scen, runner) for case in scen.cases(template)]
-    return [_public(d) for d in docs]
-
-
-def _public(doc: dict[str, Any]) -> dict[str, Any]:
-    """Drop internal per-replication lists before the document leaves the planner."""
-    if isinstance(doc, dict):
-        return {k: _public(v) for k, v in doc.items() if k != "_runs"}
-    if isinstance(doc, list):
-        return [_public(v) for v in doc]
-    return doc
+        return [plan_template(case, scen, runner) for case in scen.cases(template)]

@@ -21,6 +21,7 @@ from capplan.planner.config import (
     current_config,
     run_config,
 )
+from capplan.planner.recommendation import Alternative, evidence_of
 from capplan.planner.search import Search
 from capplan.planner.verdict import passes_slo, slo_values, violation
 from capplan.scenario import Case, Scenario
@@ -80,7 +81,7 @@ def alternatives(
     recommended: dict | None,
     reps: int,
     bounds: dict[str, float | None],
-) -> list[dict[str, Any]]:
+) -> list[Alternative]:
     """The best confirmed configuration on each other GPU type (or why there is none)."""
     rec_gpu = recommended["gpu_type"] if recommended else None
     out = []
@@ -90,41 +91,47 @@ def alternatives(
             continue
         conf = [d for d in confirmed if d["gpu_type"] == name]
         explored = [(c, cost) for c, cost in finals if c.gpu_type == name]
-        entry: dict[str, Any] = {"gpu_type": name, "gpus": scr.option.gpus}
+        gpu = {"gpu_type": name or None, "gpus": scr.option.gpus}
         if conf:
-            entry.update({**conf[0], "confirmed": True})
+            ev = evidence_of(conf[0])
+            out.append(
+                Alternative(
+                    status="confirmed",
+                    **ev.model_dump(include=set(Alternative.model_fields)),
+                    evidence=ev,
+                    note="confirmed with full replications",
+                )
+            )
         elif explored and name in failed:
             cfg, cost = explored[0]
-            entry.update(
-                {
-                    "min_workers": cfg.min_workers,
-                    "max_workers": cfg.max_workers,
-                    "per_worker": cfg.per_worker,
-                    "cost_per_hour": cost,
-                    "cost_per_month": cost * HOURS_PER_MONTH,
-                    "meets_slo": False,
-                    "confirmed": False,
-                    "note": (
+            out.append(
+                Alternative(
+                    status="failed_confirmation",
+                    **cfg.knobs(),
+                    cost_per_hour=cost,
+                    cost_per_month=cost * HOURS_PER_MONTH,
+                    meets_slo=False,
+                    note=(
                         f"met the SLO in one replication but not at the SLO's confidence over "
                         f"{reps} replications, nor did its runners-up and bumps (planner.max_bumps)"
                     ),
-                }
+                )
             )
         else:
-            entry.update(
-                {
-                    "cost_per_hour": None,
-                    "lower_bound_cost_per_hour": bounds.get(name),
-                    "fluid_estimate_cost_per_hour": scr.fluid_cost_per_hour,
-                    "meets_slo": False if not scr.feasible else None,
-                    "note": (
+            out.append(
+                Alternative(
+                    status="not_simulated",
+                    **gpu,
+                    lower_bound_cost_per_hour=bounds.get(name),
+                    fluid_estimate_cost_per_hour=scr.fluid_cost_per_hour,
+                    meets_slo=False if not scr.feasible else None,
+                    note=(
                         "a request alone on this GPU misses the SLO"
                         if not scr.feasible
                         else "skipped: its proven lower bound cannot beat the best found"
                     ),
-                }
+                )
             )
-        out.append(entry)
     return out
 
 

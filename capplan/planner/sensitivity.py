@@ -23,6 +23,7 @@ from capplan.planner.config import (
     run_config,
 )
 from capplan.planner.evidence import describe
+from capplan.planner.recommendation import Stress, evidence_of
 from capplan.planner.verdict import passes_slo, stable_workers
 from capplan.scenario import Case
 from capplan.sweep import Runner
@@ -145,7 +146,7 @@ def sensitivity(
     cap: int,
     runner: Runner,
     factors: Sequence[float],
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Stress], int]:
     """The recommendation at each [planner] sensitivity traffic factor, and for each
     factor where it fails the verdict, the larger pool that passes it. Also returns
     the simulations run."""
@@ -175,7 +176,7 @@ def sensitivity(
         }
         if factor in found:
             entry.update(_needs_entry(case, found[factor], factor, cap))
-        out.append(entry)
+        out.append(Stress.model_validate(entry))
     return out, simulations
 
 
@@ -188,9 +189,8 @@ def _needs_entry(case: Case, needed: Needed, factor: float, cap: int) -> dict[st
             "(planner.max_workers_cap): change GPU type or per_worker",
         }
     c = needed.config
-    doc = describe(case, c, needed.runs, factor)
     return {
-        "needs": {k: v for k, v in doc.items() if k != "_runs"},
+        "needs": evidence_of(describe(case, c, needed.runs, factor)),
         "note": f"needs min_workers {c.min_workers}, max_workers {c.max_workers} "
         f"to meet it at {level}",
     }

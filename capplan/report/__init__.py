@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from capplan.io import atomic_dir, dumps
+from capplan.io import atomic_dir
+from capplan.planner.recommendation import Recommendation, as_recommendation, recommendation_json
 from capplan.report import content, html, markdown
 from capplan.report.text import slug
 from capplan.scenario import Scenario, load_scenario
@@ -74,20 +75,21 @@ def capplan_version() -> str:
 def write_report(
     out_dir: str | Path,
     scenario: Scenario | str | Path,
-    docs: Sequence[Mapping[str, Any]],
+    docs: Sequence[Recommendation | Mapping[str, Any]],
     command: str | None = None,
     *,
     dpi: int = DPI,
 ) -> Path:
     """Write report.md, report.html, recommendation.json and figures/*.png into out_dir.
 
-    docs: what `capplan.planner.recommend` returned for `scenario` (recommendation.json
-    is exactly the `--json` document). command: the reproduce command printed in the
-    report (default: `capplan recommend <scenario file> --out <out_dir>`).
+    docs: what `capplan.planner.recommend` returned for `scenario`, or the same documents
+    read back from JSON (recommendation.json is exactly the `--json` output).
+    command: the reproduce command printed in the report (default:
+    `capplan recommend <scenario file> --out <out_dir>`).
     Atomic: everything is built in a temp folder beside out_dir and moved in at the end.
     """
     scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    docs = list(docs)
+    docs = [as_recommendation(d) for d in docs]
     out = Path(out_dir)
     if command is None:
         command = reproduce_command(scen.path, out)
@@ -100,12 +102,12 @@ def write_report(
             blocks, lambda rel: (tmp / rel).read_bytes(), f"capplan recommendation: {scen.name}"
         )
         (tmp / "report.html").write_text(page, encoding="utf-8")
-        (tmp / "recommendation.json").write_text(dumps(docs) + "\n", encoding="utf-8")
+        (tmp / "recommendation.json").write_text(recommendation_json(docs) + "\n", encoding="utf-8")
     return out
 
 
 def _write_figures(
-    folder: Path, scenario: Scenario, docs: list[Mapping[str, Any]], dpi: int
+    folder: Path, scenario: Scenario, docs: list[Recommendation], dpi: int
 ) -> dict[str, dict[str, str]]:
     """Each template's figures as figures/<template>_<figure>.png; {template: {name: path}}."""
     from capplan.report.figures import template_figures
@@ -113,13 +115,13 @@ def _write_figures(
     images: dict[str, dict[str, str]] = {}
     used: set[str] = set()
     for doc in docs:
-        stem = slug(doc["template"])
+        stem = slug(doc.template)
         n = 2
         while stem in used:  # two names with the same slug still get their own files
-            stem = f"{slug(doc['template'])}-{n}"
+            stem = f"{slug(doc.template)}-{n}"
             n += 1
         used.add(stem)
-        paths = images.setdefault(doc["template"], {})
+        paths = images.setdefault(doc.template, {})
         for name, fig in template_figures(scenario, doc).items():
             rel = f"figures/{stem}_{name}.png"
             fig.savefig(folder / rel, dpi=dpi, format="png")

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from capplan.hardware import GPU_CATALOG, HOURS_PER_MONTH, TENSOR_PARALLEL_EFFICIENCY
+from capplan.planner.recommendation import Recommendation
 from capplan.report.blocks import Block, Bullets, Heading, Paragraph, Table
 from capplan.report.text import gpu_rows, num, price_text
 from capplan.scenario import Case, Scenario, ServiceSpec
 from capplan.workload import describe as describe_workload
 
 
-def _gpu_types_used(docs: Sequence[Mapping[str, Any]]) -> list[str]:
-    used: set[str] = set()
+def _gpu_types_used(docs: Sequence[Recommendation]) -> list[str]:
+    used: set[str | None] = set()
     for doc in docs:
-        configs = [doc.get("current"), doc.get("rule_of_thumb"), doc.get("best_achievable")]
-        configs += gpu_rows(doc) + list(doc.get("explored") or [])
-        used |= {c["gpu_type"] for c in configs if c and c.get("gpu_type")}
+        configs = [doc.current, doc.rule_of_thumb, doc.best_achievable, *doc.explored]
+        used |= {c.gpu_type for c in configs if c is not None}
+        used |= {row.gpu_type for row in gpu_rows(doc)}
     return [name for name in GPU_CATALOG if name in used]
 
 
 def assumptions(
-    scenario: Scenario, docs: Sequence[Mapping[str, Any]], command: str, version: str
+    scenario: Scenario, docs: Sequence[Recommendation], command: str, version: str
 ) -> list[Block]:
     prices = scenario.prices
     price_rows = []
@@ -75,8 +75,8 @@ def assumptions(
                 "the speed kept per doubling of GPUs, when a model is spread over more GPUs.",
                 f"Seed {scenario.seed}; planner replications {planner.replications} per "
                 "confirmed configuration (candidates are explored with 1); SLO judged on the "
-                "upper end of each percentile's confidence interval. Figures show "
-                "replication 0.",
+                "one-sided upper confidence limit of each percentile at the SLO's confidence "
+                "and a Clopper-Pearson limit of the error rate. Figures show replication 0.",
                 f"Planner grid: per_worker {', '.join(map(str, planner.per_worker))}; GPU types "
                 f"{gpu_types}; max_workers cap {planner.max_workers_cap}; GPU count may change "
                 f"to fit the model: {'yes' if planner.change_gpu_count else 'no'}; sensitivity at "

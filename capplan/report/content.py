@@ -7,23 +7,21 @@ renderer escapes it for its own format.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from capplan.hardware import HOURS_PER_MONTH
+from capplan.planner.recommendation import Recommendation, as_recommendation
 from capplan.report.assumptions import assumptions, case_assumptions
-from capplan.report.blocks import Block, Bullets, Code, Heading, Image, Paragraph, Table
-from capplan.report.text import (
-    as_number,
-    chosen,
-    dollars,
-    num,
-    percent,
-    seconds,
-    slug,
-    yes_no,
+from capplan.report.blocks import Block, Bullets, Code, Heading, Image, Paragraph
+from capplan.report.tables import (
+    alternatives_table,
+    config_table,
+    config_text,
+    sensitivity_table,
+    summary_table,
 )
+from capplan.report.text import as_number, dollars, num, percent, seconds, slug
 from capplan.report.verdict import verdict
 from capplan.scenario import Case, Scenario
 
@@ -31,7 +29,7 @@ from capplan.scenario import Case, Scenario
 # ---------------------------------------------------------------- the report
 def build(
     scenario: Scenario,
-    docs: Sequence[Mapping[str, Any]],
+    docs: Sequence[Recommendation | Mapping[str, Any]],
     images: Mapping[str, Mapping[str, str]],
     command: str,
     version: str,
@@ -40,6 +38,7 @@ def build(
 
     images: {template: {figure name: relative path}}.
     """
+    docs = [as_recommendation(d) for d in docs]
     blocks: list[Block] = [
         Heading(1, f"capplan recommendation: {scenario.name}"),
         Paragraph(
@@ -52,13 +51,11 @@ def build(
         Paragraph("Run this from the same working directory to regenerate this report:"),
         Code(command),
         Heading(2, "Summary", "summary"),
-        _summary_table(docs),
+        summary_table(docs),
     ]
     blocks += assumptions(scenario, docs, command, version)
     for doc in docs:
-        blocks += _template_section(
-            scenario.case(doc["template"]), doc, images.get(doc["template"], {})
-        )
+        blocks += _template_section(scenario.case(doc.template), doc, images.get(doc.template, {}))
     return blocks
 
 
@@ -66,200 +63,18 @@ def _scenario_file(scenario: Scenario) -> str:
     return str(scenario.path) if scenario.path is not None else f"{scenario.name!r} (in memory)"
 
 
-def _summary_table(docs: Sequence[Mapping[str, Any]]) -> Table:
-    rows = []
-    for doc in docs:
-        label, cfg = chosen(doc)
-        cur = doc["current"]
-        rows.append(
-            (
-                doc["template"],
-                _config_text(cur),
-                dollars(as_number(cur.get("cost_per_hour")) * HOURS_PER_MONTH, cents=False),
-                yes_no(cur.get("meets_slo")),
-                (_config_text(cfg) if cfg else "–")
-                + ("" if doc.get("feasible") else f" ({label})"),
-                dollars(as_number(cfg.get("cost_per_hour")) * HOURS_PER_MONTH, cents=False)
-                if cfg
-                else "–",
-                "yes" if doc.get("feasible") else "NO",
-                _saving(doc.get("saving_per_month")),
-            )
-        )
-    return Table(
-        (
-            "template",
-            "current",
-            "current $/month",
-            "current meets SLO",
-            "recommended",
-            "recommended $/month",
-            "feasible",
-            "saving $/month",
-        ),
-        tuple(rows),
-        ("l", "l", "r", "r", "l", "r", "r", "r"),
-    )
-
-
-def _saving(value: Any) -> str:
-    v = as_number(value)
-    if not math.isfinite(v):
-        return "–"
-    return f"${v:,.0f}" if v >= 0 else f"−${-v:,.0f} (costs more)"
-
-
-def _config_text(cfg: Mapping[str, Any]) -> str:
-    gpu = f"{cfg.get('gpus')}× {cfg.get('gpu_type')}" if cfg.get("gpus") else "CPU only"
-    return f"{gpu}, {cfg['min_workers']}/{cfg['max_workers']}/{cfg['per_worker']}"
-
-
-# ---------------------------------------------------------------- assumptions
-CONFIG_ROWS = (
-    "GPU",
-    "min / max / per_worker",
-    "latency p99",
-    "TTFT p99",
-    "error rate",
-    "mean workers",
-    "$ / hour",
-    "$ / month",
-    "meets SLO",
-)
-
-
-def _metric(cfg: Mapping[str, Any], key: str) -> Any:
-    metrics = cfg.get("metrics") or {}
-    return metrics.get(key, cfg.get(key))
-
-
-def _cells(cfg: Mapping[str, Any] | None) -> list[str]:
-    if not cfg:
-        return ["–"] * len(CONFIG_ROWS)
-    gpu = f"{cfg.get('gpus')}× {cfg.get('gpu_type')}" if cfg.get("gpus") else "CPU only"
-    cost = as_number(cfg.get("cost_per_hour"))
-    return [
-        gpu,
-        f"{cfg['min_workers']} / {cfg['max_workers']} / {cfg['per_worker']}",
-        seconds(_metric(cfg, "latency_p99_s")),
-        seconds(_metric(cfg, "ttft_p99_s")),
-        percent(_metric(cfg, "error_rate")),
-        num(_metric(cfg, "mean_workers")),
-        dollars(cost),
-        dollars(cost * HOURS_PER_MONTH, cents=False),
-        yes_no(cfg.get("meets_slo")),
-    ]
-
-
-def _config_table(doc: Mapping[str, Any]) -> Table:
-    label, cfg = chosen(doc)
-    columns = [("current", doc["current"]), ("rule of thumb", doc["rule_of_thumb"]), (label, cfg)]
-    cells = [_cells(c) for _, c in columns]
-    rows = tuple((name, *(c[i] for c in cells)) for i, name in enumerate(CONFIG_ROWS))
-    return Table(("", *(name for name, _ in columns)), rows)
-
-
-def _explored_value(doc: Mapping[str, Any], cfg: Mapping[str, Any], key: str) -> Any:
-    """A metric of cfg from the search's single-replication points, if it was simulated."""
-    fields = ("gpu_type", "gpus", "min_workers", "max_workers", "per_worker")
-    for point in doc.get("explored") or []:
-        if all(point.get(f) == cfg.get(f) for f in fields):
-            return point.get(key)
-    return None
-
-
-def _alternatives_table(doc: Mapping[str, Any]) -> Table | Paragraph:
-    alts = doc.get("alternatives") or []
-    if not alts:
-        return Paragraph("No other GPU type was considered.")
-    rows = []
-    for a in alts:
-        has = a.get("cost_per_hour") is not None and "min_workers" in a
-        cost = as_number(a.get("cost_per_hour"))
-        note = a.get("note") or ("confirmed with full replications" if a.get("confirmed") else "")
-        if not has and a.get("lower_bound_cost_per_hour") is not None:
-            note += f" (proven lower bound {dollars(a['lower_bound_cost_per_hour'])}/h)"
-        rows.append(
-            (
-                f"{a.get('gpus')}× {a.get('gpu_type')}",
-                f"{a['min_workers']} / {a['max_workers']} / {a['per_worker']}"
-                if has
-                else "no config",
-                _alt_latency(doc, a) if has else "–",
-                dollars(cost) if has else "–",
-                dollars(cost * HOURS_PER_MONTH, cents=False) if has else "–",
-                yes_no(a.get("meets_slo")),
-                note.strip(),
-            )
-        )
-    return Table(
-        (
-            "GPU",
-            "min / max / per_worker",
-            "latency p99",
-            "$ / hour",
-            "$ / month",
-            "meets SLO",
-            "note",
-        ),
-        tuple(rows),
-        ("l", "r", "r", "r", "r", "r", "l"),
-    )
-
-
-def _alt_latency(doc: Mapping[str, Any], alt: Mapping[str, Any]) -> str:
-    value = _metric(alt, "latency_p99_s")
-    if value is not None:
-        return seconds(value)
-    value = _explored_value(doc, alt, "latency_p99_s")
-    return f"{seconds(value)} (1 rep.)" if value is not None else "–"
-
-
-def _sensitivity_table(doc: Mapping[str, Any]) -> Table | Paragraph:
-    entries = doc.get("sensitivity") or []
-    if not entries:
-        return Paragraph("No sensitivity analysis: there is no recommendation to stress.")
-    rows = []
-    for e in entries:
-        m = e.get("metrics") or {}
-        rows.append(
-            (
-                f"{as_number(e.get('traffic')):g}×",
-                yes_no(e.get("meets_slo")),
-                seconds(m.get("latency_p99_s")),
-                seconds(m.get("ttft_p99_s")),
-                percent(m.get("error_rate")),
-                dollars(e.get("cost_per_hour")),
-                e.get("note") or "",
-            )
-        )
-    return Table(
-        (
-            "traffic",
-            "meets SLO",
-            "latency p99",
-            "TTFT p99",
-            "error rate",
-            "$ / hour",
-            "what it needs",
-        ),
-        tuple(rows),
-        ("l", "r", "r", "r", "r", "r", "l"),
-    )
-
-
-def _search_text(doc: Mapping[str, Any]) -> str:
-    s = doc.get("search") or {}
+def _search_text(doc: Recommendation) -> str:
+    s = doc.search
     return (
-        f"{s.get('candidates', '–')} candidates (GPU type × per_worker), "
-        f"{s.get('screened_out', '–')} screened out analytically, {s.get('pruned', '–')} skipped "
+        f"{s.candidates} candidates (GPU type × per_worker), "
+        f"{s.screened_out} screened out analytically, {s.pruned} skipped "
         f"because their proven lower bound could not beat the best found, "
-        f"{s.get('simulations', '–')} simulations, {num(s.get('seconds'))} s; "
-        f"{len(doc.get('explored') or [])} candidate "
+        f"{s.simulations} simulations, {num(s.seconds)} s; "
+        f"{len(doc.explored)} candidate "
         f"points simulated while searching (shown in the cost vs latency figure). Proven "
-        f"lower bound on cost: {dollars(doc.get('lower_bound_cost_per_hour'))}/h; fluid "
+        f"lower bound on cost: {dollars(doc.lower_bound_cost_per_hour)}/h; fluid "
         f"estimate (per-minute whole workers, not a bound): "
-        f"{dollars(doc.get('fluid_estimate_cost_per_hour'))}/h."
+        f"{dollars(doc.fluid_estimate_cost_per_hour)}/h."
     )
 
 
@@ -290,23 +105,24 @@ FIGURE_CAPTIONS = {
 }
 
 
-def _template_section(case: Case, doc: Mapping[str, Any], images: Mapping[str, str]) -> list[Block]:
-    name = doc["template"]
+def _template_section(case: Case, doc: Recommendation, images: Mapping[str, str]) -> list[Block]:
+    name = doc.template
     blocks: list[Block] = [
         Heading(2, f"Template {name}", f"template-{slug(name)}"),
         Heading(3, "Verdict"),
         Paragraph(verdict(doc)),
     ]
-    if not doc.get("feasible", doc.get("recommended") is not None):
+    if not doc.feasible:
         blocks += _infeasible(doc)
     blocks += [
         Heading(3, "Current, rule of thumb and recommended"),
         Paragraph(
             "Rule of thumb (SGP docs): per_worker = peak concurrent requests / max_workers, "
             "with the template's min_workers and max_workers. Metrics are means over "
-            "replications; meets SLO uses the confidence interval's upper end."
+            "replications; meets SLO uses the one-sided upper confidence limit at the SLO's "
+            "confidence. A best achievable configuration shows its one searched replication."
         ),
-        _config_table(doc),
+        config_table(doc),
     ]
     for key in ("traffic", "latency", "cost_latency", "cost_by_gpu"):
         if key in images:
@@ -314,9 +130,9 @@ def _template_section(case: Case, doc: Mapping[str, Any], images: Mapping[str, s
             blocks += [Heading(3, title), Image(images[key], f"{name}: {title}", caption)]
     blocks += [
         Heading(3, "Alternatives (best configuration on each other GPU type)"),
-        _alternatives_table(doc),
+        alternatives_table(doc),
         Heading(3, "Sensitivity to more traffic"),
-        _sensitivity_table(doc),
+        sensitivity_table(doc),
         Heading(3, "Search effort"),
         Paragraph(_search_text(doc)),
     ]
@@ -324,25 +140,25 @@ def _template_section(case: Case, doc: Mapping[str, Any], images: Mapping[str, s
     return blocks
 
 
-def _infeasible(doc: Mapping[str, Any]) -> list[Block]:
-    best = doc.get("best_achievable")
-    why = str(doc.get("why") or "no configuration tried met every SLO target")
+def _infeasible(doc: Recommendation) -> list[Block]:
+    best = doc.best_achievable
+    why = doc.why or "no configuration tried met every SLO target"
     blocks: list[Block] = [
         Heading(3, "No configuration meets the SLO: best achievable"),
         Paragraph(f"Why: {why.rstrip('.')}."),
     ]
     if best:
-        monthly = as_number(best.get("cost_per_hour")) * HOURS_PER_MONTH
+        monthly = as_number(best.cost_per_hour) * HOURS_PER_MONTH
         blocks.append(
             Bullets(
                 (
-                    f"Configuration: {_config_text(best)} (min / max / per_worker).",
-                    f"p99 latency {seconds(best.get('latency_p99_s'))}, p99 TTFT "
-                    f"{seconds(best.get('ttft_p99_s'))}, error rate "
-                    f"{percent(best.get('error_rate'))}.",
-                    f"Cost {dollars(best.get('cost_per_hour'))}/h "
+                    f"Configuration: {config_text(best)} (min / max / per_worker).",
+                    f"p99 latency {seconds(best.latency_p99_s)}, p99 TTFT "
+                    f"{seconds(best.ttft_p99_s)}, error rate "
+                    f"{percent(best.error_rate)}.",
+                    f"Cost {dollars(best.cost_per_hour)}/h "
                     f"({dollars(monthly, cents=False)}/month).",
-                    f"Distance from the SLO: {num(best.get('violation'))}× the tightest target "
+                    f"Distance from the SLO: {num(best.violation)}× the tightest target "
                     "(1 = on the edge).",
                 )
             )

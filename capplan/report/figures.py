@@ -25,6 +25,12 @@ from capplan.hardware import HOURS_PER_MONTH
 from capplan.latency import latency_sample
 from capplan.launch import is_streaming
 from capplan.metrics import timeline_frame
+from capplan.planner.recommendation import (
+    BestAchievable,
+    Evidence,
+    Recommendation,
+    as_recommendation,
+)
 from capplan.report.runs import (
     CURRENT_COLOR,
     RECOMMENDED_COLOR,
@@ -35,7 +41,8 @@ from capplan.report.runs import (
     describe_config,
     simulate_configs,
 )
-from capplan.report.text import as_number, chosen, gpu_rows
+from capplan.report.tables import metric
+from capplan.report.text import as_number, gpu_rows
 from capplan.scenario import Scenario
 from capplan.workload import minute_rates
 
@@ -45,29 +52,29 @@ SLO_COLOR = "#d62728"
 BOUND_COLOR = "#2ca02c"
 
 
-def template_figures(scenario: Scenario | str | Path, doc: Mapping[str, Any]) -> dict[str, Figure]:
+def template_figures(
+    scenario: Scenario | str | Path, doc: Recommendation | Mapping[str, Any]
+) -> dict[str, Figure]:
     """All four figures of one template's recommendation document, keyed by FIGURE_NAMES."""
+    doc = as_recommendation(doc)
     case = case_for(scenario, doc)
     runs = simulate_configs(case, doc)
     return {
-        "traffic": traffic_figure(runs, title=doc["template"]),
-        "latency": latency_cdf_figure(runs, title=doc["template"]),
+        "traffic": traffic_figure(runs, title=doc.template),
+        "latency": latency_cdf_figure(runs, title=doc.template),
         "cost_latency": cost_latency_figure(doc),
         "cost_by_gpu": cost_by_gpu_figure(doc),
     }
 
 
 # ---------------------------------------------------------------- helpers
-def _metric(cfg: Mapping[str, Any], key: str) -> float:
-    """A metric of a configuration: under "metrics" for evaluated ones, top-level for points."""
-    metrics = cfg.get("metrics") or {}
-    return as_number(metrics.get(key, cfg.get(key)))
+def _metric(cfg: Evidence | BestAchievable, key: str) -> float:
+    return as_number(metric(cfg, key))
 
 
-def slo_targets(doc: Mapping[str, Any]) -> dict[str, float]:
+def slo_targets(doc: Recommendation | Mapping[str, Any]) -> dict[str, float]:
     """{metric: target seconds} as the document's current configuration was judged."""
-    checks = (doc.get("current") or {}).get("slo") or {}
-    return {k: float(v["target"]) for k, v in checks.items() if v.get("target") is not None}
+    return {k: check.target for k, check in as_recommendation(doc).current.slo.items()}
 
 
 def _label_percentile(key: str) -> str:
@@ -253,36 +260,37 @@ def _cdf_panel(
 
 # ---------------------------------------------------------------- cost vs latency
 def cost_latency_figure(
-    doc: Mapping[str, Any], targets: Mapping[str, float] | None = None
+    doc: Recommendation | Mapping[str, Any], targets: Mapping[str, float] | None = None
 ) -> Figure:
     """Every simulated candidate: $/hour vs p99 latency (and p99 TTFT when tracked),
-    the chosen configuration, the current one and the fluid lower bound marked."""
+    the chosen configuration, the current one and the proven lower bound marked."""
+    doc = as_recommendation(doc)
     targets = dict(slo_targets(doc) if targets is None else targets)
-    explored = list(doc.get("explored") or [])
-    has_ttft = any(not math.isnan(as_number(p.get("ttft_p99_s"))) for p in explored) or (
+    explored = doc.explored
+    has_ttft = any(not math.isnan(as_number(p.ttft_p99_s)) for p in explored) or (
         "ttft_p99_s" in targets
     )
     metrics = ["latency_p99_s", "ttft_p99_s"] if has_ttft else ["latency_p99_s"]
     fig = Figure(figsize=(5.6 * len(metrics) + 0.8, 4.8), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
-    gpus = sorted({p.get("gpu_type") or "CPU only" for p in explored})
+    gpus = sorted({p.gpu_type or "CPU only" for p in explored})
     colors = {g: f"C{i % 10}" for i, g in enumerate(gpus)}
-    label, chosen_cfg = chosen(doc)
-    lower = as_number(doc.get("lower_bound_cost_per_hour"))
-    for ax, metric in zip(axes, metrics, strict=True):
+    label, chosen_cfg = doc.chosen()
+    lower = as_number(doc.lower_bound_cost_per_hour)
+    for ax, key in zip(axes, metrics, strict=True):
         for g in gpus:
-            pts = [p for p in explored if (p.get("gpu_type") or "CPU only") == g]
-            x = [as_number(p.get("cost_per_hour")) for p in pts]
-            y = [as_number(p.get(metric)) for p in pts]
+            pts = [p for p in explored if (p.gpu_type or "CPU only") == g]
+            x = [as_number(p.cost_per_hour) for p in pts]
+            y = [as_number(getattr(p, key)) for p in pts]
             ax.scatter(x, y, s=22, alpha=0.75, color=colors[g], label=g)
         for name, cfg, marker, color in (
-            ("current", doc.get("current"), "s", CURRENT_COLOR),
+            ("current", doc.current, "s", CURRENT_COLOR),
             (label, chosen_cfg, "*", RECOMMENDED_COLOR),
         ):
-            if cfg and not math.isnan(_metric(cfg, metric)):
+            if cfg is not None and not math.isnan(_metric(cfg, key)):
                 ax.scatter(
-                    [as_number(cfg.get("cost_per_hour"))],
-                    [_metric(cfg, metric)],
+                    [as_number(cfg.cost_per_hour)],
+                    [_metric(cfg, key)],
                     marker=marker,
                     s=220 if marker == "*" else 90,
                     color=color,
@@ -298,32 +306,33 @@ def cost_latency_figure(
                 linewidth=1.2,
                 label=f"proven lower bound ${lower:,.2f}/h",
             )
-        if metric in targets:
+        if key in targets:
             ax.axhline(
-                targets[metric],
+                targets[key],
                 color=SLO_COLOR,
                 linestyle="--",
                 linewidth=1.2,
-                label=f"SLO p99 ≤ {targets[metric]:g} s",
+                label=f"SLO p99 ≤ {targets[key]:g} s",
             )
-        ys = [as_number(p.get(metric)) for p in explored]
+        ys = [as_number(getattr(p, key)) for p in explored]
         if any(v > 0 and math.isfinite(v) for v in ys):
             ax.set_yscale("log")
         if not explored:
             _note(ax, "no candidate was simulated")
-        what = "latency" if metric.startswith("latency") else "time to first token"
+        what = "latency" if key.startswith("latency") else "time to first token"
         ax.set_xlabel("cost ($ / hour)")
         ax.set_ylabel(f"p99 {what} (s)")
         ax.set_title(f"p99 {what} of every simulated candidate (1 replication)", fontsize=10)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7, loc="upper right")
-    fig.suptitle(f"{doc['template']}: cost vs latency")
+    fig.suptitle(f"{doc.template}: cost vs latency")
     return fig
 
 
 # ---------------------------------------------------------------- cost by GPU type
-def cost_by_gpu_figure(doc: Mapping[str, Any]) -> Figure:
+def cost_by_gpu_figure(doc: Recommendation | Mapping[str, Any]) -> Figure:
     """$/month of the best configuration found on each GPU type; 'no config' where none."""
+    doc = as_recommendation(doc)
     rows = gpu_rows(doc)
     fig = Figure(figsize=(9.5, max(3.0, 1.8 + 0.55 * len(rows))), layout="constrained")
     ax = fig.subplots()
@@ -331,25 +340,22 @@ def cost_by_gpu_figure(doc: Mapping[str, Any]) -> Figure:
         _note(ax, "no GPU type was considered")
     labels, values = [], []
     for row in rows:
-        gpu = f"{row.get('gpus', '?')}× {row.get('gpu_type') or 'CPU only'}"
-        cost = as_number(row.get("cost_per_hour")) * HOURS_PER_MONTH
+        gpu = f"{row.gpus}× {row.gpu_type}" if row.gpu_type else "CPU only"
+        cost = as_number(row.cost_per_hour) * HOURS_PER_MONTH
         labels.append(gpu)
         values.append(cost)
     y = np.arange(len(rows))[::-1]
     finite = [v for v in values if math.isfinite(v)]
-    top = max(
-        finite
-        + [as_number((doc.get("current") or {}).get("cost_per_hour")) * HOURS_PER_MONTH]
-        + [1.0]
-    )
+    cur = doc.current.cost_per_hour * HOURS_PER_MONTH
+    top = max([*finite, cur, 1.0])
     if not math.isfinite(top):
         top = max(finite + [1.0])
     for yi, row, value in zip(y, rows, values, strict=True):
-        if not math.isfinite(value):
-            note = row.get("note") or "no configuration meets the SLO"
+        if row.knobs is None or not math.isfinite(value):
+            note = row.note or "no configuration meets the SLO"
             ax.text(top * 0.01, yi, f"no config — {note}", va="center", fontsize=8, color="0.35")
             continue
-        rec = row["role"] == "recommended"
+        rec = row.role == "recommended"
         ax.barh(
             yi,
             value,
@@ -357,13 +363,12 @@ def cost_by_gpu_figure(doc: Mapping[str, Any]) -> Figure:
             edgecolor="black" if rec else "none",
             height=0.6,
         )
-        text = f"${value:,.0f}/mo  ({describe_config(row).split(', ', 1)[1]})"
+        text = f"${value:,.0f}/mo  ({describe_config(row.knobs).split(', ', 1)[1]})"
         if rec:
             text = "recommended: " + text
-        elif not row.get("confirmed", True):
+        elif not row.confirmed:
             text += " *"
         ax.text(value + top * 0.01, yi, text, va="center", fontsize=8)
-    cur = as_number((doc.get("current") or {}).get("cost_per_hour")) * HOURS_PER_MONTH
     if math.isfinite(cur):
         ax.axvline(
             cur,
@@ -382,7 +387,7 @@ def cost_by_gpu_figure(doc: Mapping[str, Any]) -> Figure:
     ax.set_title(
         "best configuration found per GPU type (* = one replication, not confirmed)", fontsize=9
     )
-    fig.suptitle(f"{doc['template']}: cost per month by GPU type")
+    fig.suptitle(f"{doc.template}: cost per month by GPU type")
     return fig
 
 

@@ -6,14 +6,12 @@ random numbers), so their figures compare like with like.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from capplan.engine import EngineRecord
 from capplan.planner import Config, config_case
-from capplan.report.text import chosen
+from capplan.planner.recommendation import Knobs, Recommendation
 from capplan.scenario import Case, Scenario, load_scenario
 from capplan.simulate import run_replication
 
@@ -39,21 +37,15 @@ class ConfigRun:
         return CURRENT_COLOR if self.label == "current" else RECOMMENDED_COLOR
 
 
-def config_of(cfg: Mapping[str, Any]) -> Config:
+def config_of(cfg: Knobs) -> Config:
     """A planner Config from a document's configuration (current, recommended, …)."""
-    return Config(
-        cfg.get("gpu_type") or "",
-        int(cfg.get("gpus") or 0),
-        int(cfg["min_workers"]),
-        int(cfg["max_workers"]),
-        int(cfg["per_worker"]),
-    )
+    return Config(cfg.gpu_type or "", cfg.gpus, cfg.min_workers, cfg.max_workers, cfg.per_worker)
 
 
-def simulate_configs(case: Case, doc: Mapping[str, Any]) -> list[ConfigRun]:
+def simulate_configs(case: Case, doc: Recommendation) -> list[ConfigRun]:
     """Replication 0 of the current and the proposed configuration (if there is one)."""
-    configs = [("current", config_of(doc["current"]))]
-    label, cfg = chosen(doc)
+    configs = [("current", config_of(doc.current))]
+    label, cfg = doc.chosen()
     if cfg is not None:
         configs.append((label, config_of(cfg)))
     runs = []
@@ -64,12 +56,12 @@ def simulate_configs(case: Case, doc: Mapping[str, Any]) -> list[ConfigRun]:
     return runs
 
 
-def case_for(scenario: Scenario | str | Path, doc: Mapping[str, Any]) -> Case:
+def case_for(scenario: Scenario | str | Path, doc: Recommendation) -> Case:
     scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    return scen.case(doc["template"])
+    return scen.case(doc.template)
 
 
-def describe_config(cfg: Mapping[str, Any] | Config) -> str:
+def describe_config(cfg: Knobs | Config) -> str:
     """'2× nvidia-ampere-a10, 1–4 workers, per_worker 8'."""
     c = cfg if isinstance(cfg, Config) else config_of(cfg)
     gpu = f"{c.gpus}× {c.gpu_type}" if c.gpus and c.gpu_type else "CPU only"

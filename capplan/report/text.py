@@ -1,15 +1,17 @@
 """Reading a recommendation document and formatting its numbers for a report.
 
 Plain Python only (no matplotlib, no rich): the Markdown/HTML content, the
-verdict and the figures all read documents through these helpers.
+verdict, the CLI table and the figures all format numbers through these helpers.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from capplan.planner.recommendation import Knobs, Recommendation
 
 
 def as_number(value: Any) -> float:
@@ -22,23 +24,41 @@ def as_number(value: Any) -> float:
         return math.nan
 
 
-def chosen(doc: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:
-    """The configuration the report proposes: the recommendation, else the best achievable."""
-    if doc.get("recommended"):
-        return "recommended", doc["recommended"]
-    if doc.get("best_achievable"):
-        return "best achievable", doc["best_achievable"]
-    return "recommended", None
+@dataclass(frozen=True)
+class GpuRow:
+    """The best configuration on one GPU type, as the report's GPU views show it."""
+
+    role: str  # "recommended" or "alternative"
+    gpu_type: str | None
+    gpus: int
+    knobs: Knobs | None  # None: no configuration was found on this GPU type
+    cost_per_hour: float | None
+    confirmed: bool
+    note: str
 
 
-def gpu_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per GPU type: the recommendation, then each alternative (cost may be None)."""
+def gpu_rows(doc: Recommendation) -> list[GpuRow]:
+    """One row per GPU type: the recommendation, then each alternative."""
     rows = []
-    rec = doc.get("recommended")
-    if rec:
-        rows.append({**rec, "role": "recommended"})
-    for alt in doc.get("alternatives") or []:
-        rows.append({**alt, "role": "alternative"})
+    rec = doc.recommended
+    if rec is not None:
+        rows.append(GpuRow("recommended", rec.gpu_type, rec.gpus, rec, rec.cost_per_hour, True, ""))
+    for alt in doc.alternatives:
+        has = alt.min_workers is not None and alt.cost_per_hour is not None
+        knobs = (
+            Knobs(
+                gpu_type=alt.gpu_type,
+                gpus=alt.gpus,
+                min_workers=alt.min_workers,
+                max_workers=alt.max_workers,
+                per_worker=alt.per_worker,
+            )
+            if has
+            else None
+        )
+        cost = alt.cost_per_hour if has else None
+        confirmed = alt.status == "confirmed"
+        rows.append(GpuRow("alternative", alt.gpu_type, alt.gpus, knobs, cost, confirmed, alt.note))
     return rows
 
 
