@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,43 @@ def test_run_helper_is_shared(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     """`recommend --json` on a bad path is one line through the same entry point."""
     code, out, err = run(capsys, str(tmp_path / "missing.toml"), "--json")
     assert code == 2 and out == "" and err.count("\n") == 1
+
+
+# ---------------------------------------------------------------- exact replays
+@pytest.mark.parametrize("resample", ["none", "blocks"])
+def test_an_exact_replay_is_reported_as_not_confident(resample: str) -> None:
+    """A static pool on a trace with work fixed by its tokens: with resample "none" every
+    replication is the same run, so the verdict has no interval and the table and the
+    document say so; the default block bootstrap gives real spread."""
+    from helpers import NAME, make_scenario
+
+    from capplan.planner.config import current_config
+    from capplan.planner.evidence import evaluate
+    from capplan.planner.recommendation import evidence_of
+    from capplan.report.tables import _cells
+    from capplan.scenario import SloSpec
+    from capplan.sweep import InlineExecutor, Runner
+
+    scen = make_scenario(
+        workload={
+            "kind": "trace",
+            "path": "scenarios/data/azure_llm_conv_2023.csv",
+            "duration_s": 600.0,
+            "block_s": 60.0,
+            "resample": resample,
+        },
+        service={"kind": "tokens", "prefill_tokens_per_s": 8000.0, "decode_tokens_per_s": 60.0},
+        min_workers=4,
+        max_workers=4,
+        per_worker=8,
+    )
+    case = replace(scen.case(NAME), slo=SloSpec(latency_p99_s=1e4))
+    runner = Runner(InlineExecutor())
+    (ev,) = [evidence_of(d) for d in evaluate(runner, case, [current_config(case)], 3)]
+    check = ev.slo["latency_p99_s"]
+    if resample == "none":
+        assert not ev.confident and not check.confident and check.upper == check.value
+        assert _cells(ev)[-1] == "yes (not confident: no interval)"
+    else:
+        assert ev.confident and check.upper > check.value
+        assert _cells(ev)[-1] == "yes"

@@ -116,6 +116,11 @@ class Evidence(Knobs):
     kv_cache_tokens: float | None = None
     max_num_seqs: int | None = None
 
+    @property
+    def confident(self) -> bool:
+        """Whether every SLO check rests on a real interval (not identical replications)."""
+        return all(check.confident for check in self.slo.values())
+
 
 class Alternative(_Doc):
     """The best found on another GPU type: confirmed with full replications, explored

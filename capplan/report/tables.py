@@ -52,7 +52,9 @@ def _cells(cfg: Evidence | BestAchievable | None) -> list[str]:
     if cfg is None:
         return ["–"] * len(CONFIG_ROWS)
     cost = as_number(cfg.cost_per_hour)
-    meets = cfg.meets_slo if isinstance(cfg, Evidence) else False
+    meets = yes_no(cfg.meets_slo if isinstance(cfg, Evidence) else False)
+    if isinstance(cfg, Evidence) and not cfg.confident:
+        meets += " (not confident: no interval)"
     return [
         gpu_text(cfg),
         knobs_text(cfg),
@@ -62,7 +64,7 @@ def _cells(cfg: Evidence | BestAchievable | None) -> list[str]:
         num(metric(cfg, "mean_workers")),
         dollars(cost),
         dollars(cost * HOURS_PER_MONTH, cents=False),
-        yes_no(meets),
+        meets,
     ]
 
 

@@ -41,7 +41,17 @@ def verdict(doc: Recommendation | Mapping[str, Any]) -> str:
         f"min_workers {rec.min_workers}, max_workers {rec.max_workers}, per_worker "
         f"{rec.per_worker}: ${rec.cost_per_hour:,.2f}/h, which {change} against the "
         f"current configuration (which {cur_state} the SLO); "
-        f"{_versus_bound(rec, doc.lower_bound_cost_per_hour)}.{sens} ({effort})"
+        f"{_versus_bound(rec, doc.lower_bound_cost_per_hour)}.{_confidence(rec)}{sens} "
+        f"({effort})"
+    )
+
+
+def _confidence(rec: Evidence) -> str:
+    if rec.confident:
+        return ""
+    return (
+        " Its replications gave no confidence interval (identical values, e.g. an exact "
+        "trace replay): the SLO verdict is not confident."
     )
 
 
