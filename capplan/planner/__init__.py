@@ -19,7 +19,8 @@ For each template:
    simulated the same way; `sensitivity`: the recommendation at the [planner]
    sensitivity traffic factors (1.5× and 2×), by the same verdict, and the
    larger pool each failing factor needs.
-5. The document (`document`): one per template.
+5. The document (`document`): one typed `Recommendation` per template
+   (`recommendation`: the pydantic models and their JSON Schema).
 Every simulation uses the same seeds (common random numbers), so candidates
 are compared on the same requests, and results never depend on the executor.
 The SLO test itself is `verdict`; the knobs and how one is simulated, `config`.
@@ -34,6 +35,7 @@ from capplan.planner.config import (
 )
 from capplan.planner.document import plan_template, recommend
 from capplan.planner.evidence import rule_of_thumb
+from capplan.planner.recommendation import Recommendation
 from capplan.planner.search import smallest_passing
 from capplan.planner.sensitivity import workers_needed
 from capplan.planner.verdict import meets_slo, passes_slo
@@ -41,6 +43,7 @@ from capplan.planner.verdict import meets_slo, passes_slo
 __all__ = [
     "HOURS_PER_MONTH",
     "Config",
+    "Recommendation",
     "config_case",
     "current_config",
     "meets_slo",
