@@ -102,6 +102,9 @@ class Knobs(_Doc):
     min_workers: int
     max_workers: int
     per_worker: int
+    # llm service kind: the serving engine's limits for this configuration (null otherwise).
+    kv_cache_tokens: float | None = None
+    max_num_seqs: int | None = None
 
 
 class Evidence(Knobs):
@@ -112,9 +115,6 @@ class Evidence(Knobs):
     cost_per_month: float
     meets_slo: bool = Field(description="the verdict: every SLO check and the error rate pass")
     slo: dict[str, SloCheck] = Field(description="each latency target's check, by metric")
-    # llm service kind: the serving engine's limits for this configuration.
-    kv_cache_tokens: float | None = None
-    max_num_seqs: int | None = None
 
     @property
     def confident(self) -> bool:
