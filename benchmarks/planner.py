@@ -75,7 +75,7 @@ def exhaustive(names: list[str], workers: int) -> int:
     for name in names:
         scen = load_scenario(ROOT / "scenarios" / f"{name}.toml")
         started = time.perf_counter()
-        (doc,) = recommend(scen, workers=workers)
+        (doc,) = [d.model_dump() for d in recommend(scen, workers=workers)]
         rec, case = doc["recommended"], scen.case(doc["template"])
         if rec is None:
             print(f"| {name} | infeasible: {doc.get('why')} |")

@@ -92,7 +92,7 @@ CASES = {
 def test_planner_cost_is_within_2_percent_of_the_grid_optimum(name: str) -> None:
     etype, workload, mean, slack, floor = CASES[name]
     scen = scenario(etype, workload, mean, slack, floor=floor)
-    (doc,) = recommend(scen, workers=1)
+    (doc,) = [d.model_dump() for d in recommend(scen, workers=1)]
     rec = doc["recommended"]
     assert rec is not None and rec["meets_slo"], doc.get("why")
     case = scen.case(NAME)
@@ -124,7 +124,7 @@ def test_an_idle_async_endpoint_scales_to_zero() -> None:
     configuration keeps no warm worker (issue 9's 0/4/16 against 4/4/16)."""
     etype, workload, mean, slack, floor = CASES["async-idle"]
     scen = scenario(etype, workload, mean, slack, floor=floor)
-    (doc,) = recommend(scen, workers=1)
+    (doc,) = [d.model_dump() for d in recommend(scen, workers=1)]
     rec = doc["recommended"]
     assert doc["search"]["min_workers_floor"] == 0
     assert rec["min_workers"] == 0 < rec["max_workers"]
@@ -140,11 +140,12 @@ def test_the_planner_evaluates_candidates_with_the_scenarios_faults() -> None:
     scen = scenario(
         "ASYNC", {"kind": "poisson", "rate": 2.0}, 2.0, 6.0, faults={"worker_mtbf_h": 0.25}
     )
-    (doc,) = recommend(scen, workers=1)
+    (doc,) = [d.model_dump() for d in recommend(scen, workers=1)]
     rec = doc["recommended"]
     assert rec is not None and rec["meets_slo"]
     assert rec["metrics"]["worker_failures"] > 0
-    (calm,) = recommend(scenario("ASYNC", {"kind": "poisson", "rate": 2.0}, 2.0, 6.0), workers=1)
+    calm_scen = scenario("ASYNC", {"kind": "poisson", "rate": 2.0}, 2.0, 6.0)
+    (calm,) = [d.model_dump() for d in recommend(calm_scen, workers=1)]
     assert calm["recommended"]["metrics"]["worker_failures"] == 0
 
 
