@@ -79,6 +79,7 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
         "pruned": search.pruned,
         "min_workers_floor": floor,
         "simulations": search.simulations,
+        "sensitivity_simulations": stress_sims,
         "seconds": round(search.seconds, 2),
     }
     return Recommendation.model_validate(doc)

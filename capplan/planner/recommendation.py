@@ -181,7 +181,10 @@ class SearchStats(BaseModel):
     screened_out: int
     pruned: int
     min_workers_floor: int
-    simulations: int
+    simulations: int = Field(description="every simulation the plan ran, all stages")
+    sensitivity_simulations: int = Field(
+        0, description="of those, the sensitivity stage's (stress runs and what they need)"
+    )
     seconds: float
 
 
