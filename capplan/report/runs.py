@@ -6,12 +6,14 @@ random numbers), so their figures compare like with like.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from capplan.engine import EngineRecord
 from capplan.planner import Config, config_case
-from capplan.planner.recommendation import Knobs, Recommendation
+from capplan.planner.recommendation import Knobs, Recommendation, as_recommendation
 from capplan.scenario import Case, Scenario, load_scenario
 from capplan.simulate import run_replication
 
@@ -42,8 +44,9 @@ def config_of(cfg: Knobs) -> Config:
     return Config(cfg.gpu_type or "", cfg.gpus, cfg.min_workers, cfg.max_workers, cfg.per_worker)
 
 
-def simulate_configs(case: Case, doc: Recommendation) -> list[ConfigRun]:
+def simulate_configs(case: Case, doc: Recommendation | Mapping[str, Any]) -> list[ConfigRun]:
     """Replication 0 of the current and the proposed configuration (if there is one)."""
+    doc = as_recommendation(doc)
     configs = [("current", config_of(doc.current))]
     label, cfg = doc.chosen()
     if cfg is not None:
@@ -56,9 +59,9 @@ def simulate_configs(case: Case, doc: Recommendation) -> list[ConfigRun]:
     return runs
 
 
-def case_for(scenario: Scenario | str | Path, doc: Recommendation) -> Case:
+def case_for(scenario: Scenario | str | Path, doc: Recommendation | Mapping[str, Any]) -> Case:
     scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    return scen.case(doc.template)
+    return scen.case(as_recommendation(doc).template)
 
 
 def describe_config(cfg: Knobs | Config) -> str:
