@@ -25,10 +25,11 @@ WAVE = 4
 EXPLORE_REPLICATION = 0
 # How far above per_worker a SYNC/STREAMING worker's average concurrency runs before
 # the HPA adds a pod: Kubernetes' --horizontal-pod-autoscaler-tolerance default 0.1,
-# which Launch does not change. It only steers estimates (the analytic screen's cost
-# estimate, the llm kind's KV-cache check of a candidate's batch, and where the static
-# search starts); no verdict, bound or recommendation rests on it, so it is not a
-# [planner] key: the simulated HPA (`[autoscaler] hpa_tolerance`) decides the rest.
+# which Launch does not change. It steers the analytic screen's cost estimate and where
+# the static search starts, and for the llm kind it sizes the batch a candidate's KV
+# cache must hold (per_worker values whose 1.1 × batch does not fit are not searched).
+# No verdict or bound rests on it, so it is not a [planner] key: the simulated HPA
+# (`[autoscaler] hpa_tolerance`) decides how the pool actually behaves.
 SYNC_TOLERANCE = 1.1
 
 
