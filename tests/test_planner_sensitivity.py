@@ -3,8 +3,6 @@ and what it "needs" is always strictly more capacity than the recommendation."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,7 +10,7 @@ from test_planner import A10, LN100, NAME, plan, recommended, scenario
 
 from capplan.planner import Config, run_config
 from capplan.planner.config import confirm_replications
-from capplan.planner.sensitivity import capacity_ladder, first_passing, workers_needed
+from capplan.planner.sensitivity import capacity_ladder, workers_needed
 from capplan.planner.verdict import passes_slo
 
 
@@ -42,27 +40,6 @@ def test_every_rung_of_the_ladder_is_strictly_more_capacity(
         assert all(more_capacity(b, a) for a, b in zip(s, s[1:], strict=False))
     # only a static pool already at the cap has nowhere to grow
     assert rungs or cfg.min_workers == cfg.max_workers == cap
-
-
-@settings(max_examples=200)
-@given(
-    lo=st.integers(0, 5),
-    width=st.integers(0, 60),
-    threshold=st.integers(0, 80),
-    guess=st.integers(-5, 90),
-)
-def test_first_passing_finds_the_threshold(lo: int, width: int, threshold: int, guess: int) -> None:
-    hi = lo + width
-    asked: list[int] = []
-
-    def passes(n: int) -> bool:
-        asked.append(n)
-        return n >= threshold
-
-    assert first_passing(passes, lo, hi, guess) == (max(lo, threshold) if threshold <= hi else None)
-    assert all(lo <= n <= hi for n in asked)
-    steps = math.log(width + 2)
-    assert len(asked) <= math.ceil(steps / math.log(1.5)) + math.ceil(steps / math.log(2)) + 3
 
 
 def test_workers_needed_passes_the_verdicts_test_and_is_more() -> None:

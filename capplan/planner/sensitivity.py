@@ -11,7 +11,7 @@ never the recommended configuration itself.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ from capplan.planner.config import (
 )
 from capplan.planner.evidence import describe
 from capplan.planner.recommendation import Stress, evidence_of
+from capplan.planner.search import smallest_passing
 from capplan.planner.verdict import passes_slo, stable_workers
 from capplan.scenario import Case
 from capplan.sweep import Runner
@@ -47,35 +48,6 @@ def capacity_ladder(cfg: Config, cap: int) -> list[list[Config]]:
     return [s for s in sections if s]
 
 
-def first_passing(passes: Callable[[int], bool], lo: int, hi: int, guess: int) -> int | None:
-    """Smallest i in [lo, hi] with passes(i), assuming monotone; None if hi fails.
-
-    Gallops up from `guess` (×1.5 steps) while it fails, then bisects.
-    """
-    if lo > hi:
-        return None
-    guess = min(max(guess, lo), hi)
-    if passes(guess):
-        fail, ok = lo - 1, guess
-    else:
-        fail = probe = guess
-        while True:
-            if probe >= hi:
-                return None
-            probe = min(hi, max(probe + 1, math.ceil(probe * 1.5)))
-            if passes(probe):
-                ok = probe
-                break
-            fail = probe
-    while ok - fail > 1:
-        mid = (ok + fail) // 2
-        if passes(mid):
-            ok = mid
-        else:
-            fail = mid
-    return ok
-
-
 @dataclass(frozen=True)
 class Needed:
     """What a larger pool search found: the config (None: nothing up to the cap) with the
@@ -87,13 +59,15 @@ class Needed:
 
 
 def workers_needed(case: Case, cfg: Config, traffic: float, cap: int, reps: int) -> Needed:
-    """The fewest extra workers (on `capacity_ladder`) that meet the SLO at scaled traffic.
+    """A larger pool (on `capacity_ladder`) that meets the SLO at scaled traffic.
 
     As the planner does, section by section: the smallest rung that passes on the
-    exploring replication, then the verdict's test on replications 1..reps; a rung
-    that fails it hands over to a search of the rungs above it with that same
-    test. So the configuration returned always passes the verdict's test, and it
-    is strictly more than cfg. Runs in a worker process (a pure function).
+    exploring replication (bisection, assuming more workers never hurt), then the
+    verdict's test on replications 1..reps; a rung that fails it hands over to a
+    search of the rungs above it with that same test. So the configuration
+    returned always passes the verdict's test and is strictly more than cfg; it
+    is the smallest such rung the search found, not proven the smallest. Runs in
+    a worker process (a pure function).
     """
     count = [0]
     confirmed: dict[Config, tuple[dict, ...]] = {}
@@ -114,9 +88,12 @@ def workers_needed(case: Case, cfg: Config, traffic: float, cap: int, reps: int)
     for rungs in sections:
         last = len(rungs) - 1
         guess = _guess(case, cfg, traffic, rungs)
-        i = first_passing(lambda k, r=rungs: explore(r[k]), 0, last, guess)
+        i = smallest_passing(lambda k, r=rungs: explore(r[k]), 0, last, guess)
         if i is not None and not verdict(rungs[i]):
-            i = first_passing(lambda k, r=rungs: verdict(r[k]), i + 1, last, i + 1)
+            above = i + 1
+            i = None
+            if above <= last:
+                i = smallest_passing(lambda k, r=rungs: verdict(r[k]), above, last, above)
         if i is not None:
             return Needed(rungs[i], confirmed[rungs[i]], count[0])
     # Not even the largest pool passed one replication: the verdict has the last word.
