@@ -310,3 +310,14 @@ def test_compare_and_summary_count_the_same_latency_sample(small: Path) -> None:
     values = latency_values(result, warmup_s=60.0)
     for p in (50, 99):
         assert np.percentile(values, p) == pytest.approx(result.summary[f"latency_p{p}_s"])
+
+
+def test_cli_a_zero_width_interval_says_no_spread(small: Path, capsys) -> None:
+    """Two static pools: the cost difference is the same in every replication, so the
+    table shows no interval for it and says why, rather than '± 0'."""
+    static = ["--set", "endpoint_config.min_workers=2", "--set", "endpoint_config.max_workers=2"]
+    vs = ["--vs", "endpoint_config.min_workers=3,endpoint_config.max_workers=3"]
+    assert main(["compare", str(small), "--replications", "3", *static, *vs]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert "(no spread)" in out and "± $0.00" not in out
+    assert "there is no interval and no confidence" in out

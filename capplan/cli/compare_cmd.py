@@ -134,6 +134,12 @@ def compare_command(
             f"Δ = configuration − baseline ± half the {cmp.level:.0%} interval; "
             "[bold]bold[/]: the interval excludes 0."
         )
+        if any(_zero_width(d) for d in cmp.differences.to_dict("records")):
+            console.print(
+                "(no spread): the replications gave the same difference every time, so "
+                "there is no interval and no confidence; with a trace, use resample = "
+                '"blocks" for replications that differ.'
+            )
 
 
 def write_outputs(out: Path, cmp: Comparison) -> None:
@@ -178,11 +184,19 @@ def _plain(key: str, v: float) -> str:
 def _diff_cell(key: str, d: dict[str, Any]) -> str:
     """'+2.31 ± 0.18': the paired difference and its CI half-width (t-intervals are symmetric)."""
     text = _signed(key, d["difference"])
+    if not math.isnan(d["ci_low"]) and d["ci_high"] == d["ci_low"]:
+        # Every pair differs by the same amount (an exact replay): no noise was measured,
+        # so there is no interval to show, and the difference is not called significant.
+        return f"{text} (no spread)"
     if not math.isnan(d["ci_low"]):
         text += f" ± {_plain(key, (d['ci_high'] - d['ci_low']) / 2)}"
         if key == "error_rate":  # one unit at the end: '+0.12 ± 0.05 pp'
             text = text.replace(" pp ±", " ±", 1)
     return f"[bold]{text}[/]" if d["significant"] else text
+
+
+def _zero_width(d: dict[str, Any]) -> bool:
+    return not math.isnan(d["ci_low"]) and d["ci_high"] == d["ci_low"]
 
 
 def _gpu(s: dict[str, Any]) -> str:
