@@ -69,7 +69,10 @@ class LlmRequests:
 
     def refresh(self, w: Worker, now: float) -> None:
         """Run w's batch up to now, pull queued async tasks, schedule its next milestone."""
-        ep, b = self.ep, self.batch(w)
+        ep = self.ep
+        b = self.batches.get(w.id)
+        if b is None:
+            b = self.batch(w)
         done = b.step(now)
         while done:
             self._ended(w, done, now)
@@ -84,7 +87,7 @@ class LlmRequests:
         t = b.next_time()
         if t < INF:
             heappush(ep.calendar, (t, next(ep.seq), MILESTONE, w, w.gen))
-        if not len(b) and w.idle_event is not None and not w.idle_event.triggered:
+        if w.idle_event is not None and not (b.waiting or b.running) and not w.idle_event.triggered:
             w.idle_event.succeed()
 
     def _ended(self, w: Worker, done: list[int], now: float) -> None:

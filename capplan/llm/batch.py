@@ -136,13 +136,33 @@ class LlmWorker:
         self.ready_at[i] = now + self.p.overhead_s
 
     def step(self, now: float) -> list[int]:
-        """Bring the worker to `now`, handle what is due; the requests that ended."""
-        self._catch_up(now)
+        """Bring the worker to `now`, handle what is due; the requests that ended.
+
+        Runs once per event of the worker (the simulation's hot path), so each
+        stage is entered only when something in it is due.
+        """
+        dt = now - self.t
+        if dt > 0.0:  # _catch_up, inlined: hot path
+            if self.prefilling:
+                r_p = self.r_p
+                self.head_left -= r_p * dt
+                if r_p > 0.0:
+                    self.prefill_busy_s += dt * r_p / self.p.prefill_tokens_per_s
+            if self.decoding:
+                dv = self.r_d * dt
+                self.v += dv
+                if self.grow:
+                    self.kv += len(self.decoding) * dv
+        self.t = now
         done: list[int] = []
-        self._prefill_milestones(now, done)
-        self._decode_milestones(done)
-        self._preempt_if_full()
-        if not self.blocked:
+        if self.prefilling and self.head_left <= TOKEN_EPS:
+            self._prefill_milestones(now, done)
+        heap = self.heap
+        if heap and heap[0][0] <= self.v + TOKEN_EPS:
+            self._decode_milestones(done)
+        if self.grow:
+            self._preempt_if_full()
+        if self.waiting and not self.blocked:
             self._admit(now)
         self._set_rates()
         return done
@@ -154,15 +174,19 @@ class LlmWorker:
             dt = self.head_left / self.r_p
         if self.decoding:
             heap = self.heap
-            while self.decoding.get(heap[0][1]) != heap[0][0]:
-                heappop(heap)  # a preempted sequence's stale entry
-            dt = min(dt, (heap[0][0] - self.v) / self.r_d)
+            if self.grow:  # only preemption leaves stale entries
+                while self.decoding.get(heap[0][1]) != heap[0][0]:
+                    heappop(heap)  # a preempted sequence's stale entry
+            d = (heap[0][0] - self.v) / self.r_d
+            if d < dt:
+                dt = d
             if self.grow and len(self.running) > 1 and self.p.kv_cache_tokens < INF:
                 growth = len(self.decoding) * self.r_d
                 dt = min(dt, (self.p.kv_cache_tokens - self.kv) / growth)
-        t = self.t + max(dt, 0.0)
-        if self.waiting and not self.blocked and self._room_for(self.waiting[0]):
-            t = min(t, max(self.ready_at[self.waiting[0]], self.t))  # absolute: no rounding
+        t = self.t + (dt if dt > 0.0 else 0.0)
+        waiting = self.waiting
+        if waiting and not self.blocked and self._room_for(waiting[0]):
+            t = min(t, max(self.ready_at[waiting[0]], self.t))  # absolute: no rounding
         return t
 
     def unfinished(self) -> list[int]:
@@ -205,9 +229,10 @@ class LlmWorker:
         dt = now - self.t
         if dt > 0.0:
             if self.prefilling:
-                self.head_left -= self.r_p * dt
-                if self.r_p > 0.0:
-                    self.prefill_busy_s += dt * self.r_p / self.p.prefill_tokens_per_s
+                r_p = self.r_p
+                self.head_left -= r_p * dt
+                if r_p > 0.0:
+                    self.prefill_busy_s += dt * r_p / self.p.prefill_tokens_per_s
             if self.decoding:
                 dv = self.r_d * dt
                 self.v += dv
@@ -218,8 +243,14 @@ class LlmWorker:
     def _set_rates(self) -> None:
         """Rates of the step mix: decode tokens first, then prompt tokens up to the budget."""
         p, b = self.p, len(self.decoding)
+        if not self.prefilling:
+            self.r_p = 0.0
+            self.r_d = (
+                1.0 / ((1.0 + p.batching_alpha * (b - 1)) / p.decode_tokens_per_s) if b else 0.0
+            )
+            return
         decode_s = (1.0 + p.batching_alpha * (b - 1)) / p.decode_tokens_per_s if b else 0.0
-        chunk = p.max_num_batched_tokens - b if self.prefilling else 0
+        chunk = p.max_num_batched_tokens - b
         step_s = decode_s + chunk / p.prefill_tokens_per_s
         self.r_p = chunk / step_s if chunk > 0 else 0.0
         self.r_d = 1.0 / step_s if b else 0.0
@@ -280,14 +311,15 @@ class LlmWorker:
             self.blocked = True
 
     def _room_for(self, i: int) -> bool:
-        if len(self.running) >= self.p.max_num_seqs:
-            return False
-        if not self.running:
+        running = self.running
+        if not running:
             return True  # an empty engine takes any request it can hold at all
-        if not self.grow:
-            return self.kv + self._need(i) <= self.p.kv_cache_tokens
-        cap = self.p.kv_cache_tokens
-        return self.kv + self._need(i) <= cap * (1.0 - WATERMARK)
+        p = self.p
+        if len(running) >= p.max_num_seqs:
+            return False
+        if not self.grow:  # _need, inlined: hot path
+            return self.kv + (self.prompt[i] + self.output[i]) <= p.kv_cache_tokens
+        return self.kv + self._need(i) <= p.kv_cache_tokens * (1.0 - WATERMARK)
 
     def _need(self, i: int) -> float:
         """KV tokens request i takes at admission."""
