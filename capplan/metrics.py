@@ -107,18 +107,24 @@ def summarize(
     tally = tally if tally is not None else RequestTally(warmup, rec.horizon, streaming)
     tally.add(rec.arrival, rec.start, rec.first_token, rec.end, rec.status, rec.output_tokens)
     out = tally.summary()
-    out.update(_workers(rec, warmup))
+    out.update(_workers(rec, warmup, tally.excluded))
     return out
 
 
-def _workers(rec: EngineRecord, warmup: float) -> dict[str, float]:
+def _workers(
+    rec: EngineRecord, warmup: float, excluded: tuple[tuple[float, float], ...] = ()
+) -> dict[str, float]:
+    """Time-weighted worker figures over [warmup, horizon) less the `excluded` spans."""
     w = rec.workers
     lo, hi = warmup, rec.horizon
     begin = np.clip(w["requested_at"], lo, hi)
     stop = np.clip(np.minimum(w["stop_at"], hi), lo, hi)
     seconds = float(np.sum(np.maximum(stop - begin, 0.0)))
-    hours = seconds / 3600.0
     window = hi - lo
+    for a, b in excluded:  # billed seconds inside an excluded span do not count
+        seconds -= float(np.sum(np.maximum(np.minimum(stop, b) - np.maximum(begin, a), 0.0)))
+        window -= max(min(b, hi) - max(a, lo), 0.0)
+    hours = seconds / 3600.0
     return {
         "worker_hours": hours,
         "cost_usd": hours * rec.cost_per_hour,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from capplan.sweep import Progress, Runner, executor_for
 from capplan.tally import RequestTally
 from capplan.workload import Requests, check_volume, generate_windows, stream_rng
 from capplan.workload import horizon as workload_horizon
+from capplan.workload.spans import SpanCut, span_cut, whole_horizon_cost
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,12 @@ def describe_config(case: Case) -> dict[str, Any]:
     }
 
 
-def replication_work(case: Case, replication: int) -> tuple[Requests, Work]:
+def replication_work(
+    case: Case, replication: int, cut: SpanCut | None = None
+) -> tuple[Requests, Work]:
     """The requests of one replication and their work on the case's GPU (the planner's
     lower bound reads the same draws the simulation serves): the windows, joined."""
-    parts = list(_windows(case, replication))
+    parts = list(_windows(case, replication, cut))
     if len(parts) == 1:
         return parts[0]
     requests = Requests(
@@ -105,8 +108,14 @@ def run_replication(
     streaming = is_streaming(cfg.endpoint_type)
     cold_rng = stream_rng(seed, replication, "cold_start")
     fault_rng = stream_rng(seed, replication, "faults")
+    # Only some windows of the horizon (capplan.workload.spans), or the whole of it.
+    cut = span_cut(case.workload)
+    horizon, warmup = workload_horizon(case.workload), case.workload.warmup_s
+    if cut is not None:
+        horizon, warmup = cut.plan.horizon, cut.plan.warmup
+    tally = RequestTally(warmup, horizon, streaming, cut.plan.excluded() if cut else ())
     if records:
-        requests, work = replication_work(case, replication)
+        requests, work = replication_work(case, replication, cut)
         tokens = None
         if case.service.kind != "latency":
             tokens = (requests.context_tokens, requests.generated_tokens)
@@ -115,17 +124,36 @@ def run_replication(
         record = run_endpoint(
             cfg, requests.arrival, work.total, ft, requests.horizon, cold_rng, tokens, fault_rng
         )
-        return summarize(record, requests.warmup, streaming), record
-    horizon, warmup = workload_horizon(case.workload), case.workload.warmup_s
-    tally = RequestTally(warmup, horizon, streaming)
-    tpot = streaming and case.service.kind != "latency"  # output tokens, for TPOT
-    chunks = _chunks(_windows(case, replication), streaming, tpot, cfg)
-    record = run_endpoint_stream(cfg, chunks, horizon, cold_rng, tally.add, fault_rng)
-    return summarize(record, warmup, streaming, tally), record
+    else:
+        tpot = streaming and case.service.kind != "latency"  # output tokens, for TPOT
+        chunks = _chunks(_windows(case, replication, cut), streaming, tpot, cfg)
+        record = run_endpoint_stream(cfg, chunks, horizon, cold_rng, tally.add, fault_rng)
+    if cut is None:
+        return summarize(record, warmup, streaming, tally), record
+    tally.tail_ratio = cut.tail_ratio
+    pool = (cfg.min_workers, cfg.max_workers, cfg.per_worker)
+    summary = whole_horizon_cost(
+        summarize(record, warmup, streaming, tally),
+        case.workload,
+        seed,
+        pool,
+        cfg.autoscaler != "static",
+        cfg.cost_per_hour,
+    )
+    return summary, record
 
 
-def _windows(case: Case, replication: int) -> Iterator[tuple[Requests, Work]]:
-    """Each window's requests and their work; service draws continue across windows."""
+def _windows(
+    case: Case, replication: int, cut: SpanCut | None = None
+) -> Iterator[tuple[Requests, Work]]:
+    """Each window's requests and their work; service draws continue across windows.
+
+    With spans, the whole horizon is drawn as for a full run and `cut` keeps the spans.
+    """
+    if cut is not None:
+        whole = replace(case, workload=case.workload.model_copy(update={"spans": None}))
+        yield from cut.windows(_windows(whole, replication))
+        return
     ec = case.template.endpoint_config
     svc = case.service
     rng = stream_rng(case.seed, replication, "service")

@@ -28,6 +28,7 @@ from capplan.engine.records import (
 )
 from capplan.latency import latency_sample
 from capplan.quantiles import LogHistogram
+from capplan.workload.spans import tail_level
 
 PERCENTILES = (50, 90, 95, 99)
 WAITED_EPS = 1e-9  # a request "waited" if it started later than this after arriving
@@ -60,8 +61,18 @@ def tpot_values(
 class RequestTally:
     """Status counts and wait / latency / TTFT histograms of the requests that count."""
 
-    def __init__(self, warmup: float, horizon: float, ttft: bool) -> None:
+    def __init__(
+        self,
+        warmup: float,
+        horizon: float,
+        ttft: bool,
+        excluded: tuple[tuple[float, float], ...] = (),
+    ) -> None:
         self.warmup, self.horizon = warmup, horizon
+        self.excluded = excluded  # further [lo, hi) of arrival times not counted
+        # A spans run (capplan.workload.spans) sets N / n: percentiles are then read at
+        # the whole horizon's level (`spans.tail_level`).
+        self.tail_ratio = 1.0
         self.status = np.zeros(len(STATUS_NAMES), dtype=np.int64)
         self.waited = 0
         self.wait = LogHistogram()
@@ -80,6 +91,8 @@ class RequestTally:
     ) -> None:
         """Tally a chunk of requests (arrays aligned per request; PENDING ones censored)."""
         keep = arrival >= self.warmup
+        for lo, hi in self.excluded:
+            keep &= (arrival < lo) | (arrival >= hi)
         if not keep.all():
             arrival, start, first_token, end, status = (
                 a[keep] for a in (arrival, start, first_token, end, status)
@@ -98,10 +111,13 @@ class RequestTally:
     def summary(self) -> dict[str, float]:
         out = self._counts()
         out["p_wait"] = self.waited / self.wait.n if self.wait.n else 0.0
-        out.update(_stats("wait", self.wait))
-        out.update(_stats("latency", self.latency))
-        out.update(_stats("ttft", self.ttft))
-        out.update(_stats("tpot", self.tpot))
+        ratio = self.tail_ratio
+        out.update(_stats("wait", self.wait, ratio))
+        out.update(_stats("latency", self.latency, ratio))
+        out.update(_stats("ttft", self.ttft, ratio))
+        out.update(_stats("tpot", self.tpot, ratio))
+        if ratio != 1.0:
+            out["tail_ratio"] = ratio
         return out
 
     def _counts(self) -> dict[str, float]:
@@ -122,10 +138,14 @@ class RequestTally:
         }
 
 
-def _stats(name: str, hist: LogHistogram | None) -> dict[str, float]:
+def _stats(name: str, hist: LogHistogram | None, ratio: float = 1.0) -> dict[str, float]:
     if hist is None or hist.n == 0:
         return {f"{name}_mean_s": math.nan, **{f"{name}_p{p}_s": math.nan for p in PERCENTILES}}
-    pct = hist.percentiles(PERCENTILES)
+    if ratio == 1.0:
+        pct = hist.percentiles(PERCENTILES)
+    else:
+        levels = np.array([tail_level(p, hist.n, ratio) for p in PERCENTILES])
+        pct = np.where(levels >= 0, hist.percentiles(np.maximum(levels, 0.0).tolist()), 0.0)
     out = {f"{name}_mean_s": hist.mean()}
     out.update({f"{name}_p{p}_s": float(v) for p, v in zip(PERCENTILES, pct, strict=True)})
     return out

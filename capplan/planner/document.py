@@ -18,6 +18,7 @@ from capplan.planner.evidence import (
     rule_of_thumb,
 )
 from capplan.planner.recommendation import Recommendation, evidence_of
+from capplan.planner.screening import screening_doc, screening_for
 from capplan.planner.search import Search, autoscaled_stage, static_stage
 from capplan.planner.sensitivity import sensitivity
 from capplan.scenario import Case, Scenario, load_scenario
@@ -39,8 +40,12 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
     estimate = min((s.fluid_cost_per_hour for s in screens), default=math.inf)
 
     floor = workers_floor(case, scenario.planner.min_workers_floor, cap)
-    statics = static_stage(case, cands, cap, runner, search, floor)
-    finals = autoscaled_stage(case, cands, statics, cap, runner, search, floor)
+    # On a long horizon the search explores on the busiest windows (`screening`).
+    screen = screening_for(case, scenario.planner)
+    explore = screen.case if screen is not None else case
+    statics = static_stage(explore, cands, cap, runner, search, floor)
+    finals = autoscaled_stage(explore, cands, statics, cap, runner, search, floor)
+    explored = search.simulations
     recommended, confirmed, failed = confirm(
         case, finals, reps, cap, runner, search, **confirm_options(case, cands, scenario.planner)
     )
@@ -67,6 +72,7 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
         "alternatives": alternatives(finals, confirmed, failed, screens, recommended, reps, bounds),
         "sensitivity": stressed,
         "explored": [point(c, s) for c, s in search.explored or []],
+        "screening": screening_doc(screen, explored),
     }
     if recommended is None:
         doc["best_achievable"], doc["why"] = best_achievable(

@@ -188,6 +188,20 @@ class SearchStats(BaseModel):
     seconds: float
 
 
+class Screening(_Doc):
+    """The multi-fidelity search (`capplan.planner.screening`): the windows the search
+    explored on, and the whole-horizon simulations that saved (an estimate: each
+    exploring run simulated `simulated_fraction` of the horizon)."""
+
+    windows_s: list[tuple[float, float]]
+    warmup_s: float
+    simulated_fraction: float
+    tail_ratio: float = Field(description="requests in the horizon per request in the windows")
+    explored_simulations: int
+    full_simulations_saved: float
+    note: str
+
+
 class Recommendation(_Doc):
     """The planner's document for one template."""
 
@@ -205,6 +219,7 @@ class Recommendation(_Doc):
     best_achievable: BestAchievable | None = None
     why: str | None = None
     search: SearchStats
+    screening: Screening | None = None
 
     def chosen(self) -> tuple[str, Evidence | BestAchievable | None]:
         """What the report proposes: the recommendation, else the best achievable."""

@@ -11,6 +11,7 @@ from capplan.distributions import Dist
 from capplan.scenario.base import Spec
 from capplan.validation import field_error
 from capplan.workload import KINDS
+from capplan.workload.spans import check_spans
 
 WorkloadKind = Literal["poisson", "diurnal", "mmpp", "trace", "piecewise"]
 
@@ -45,6 +46,11 @@ class WorkloadSpec(Spec):
     warmup_s: float = Field(0.0, ge=0)  # excluded from the summary
     context_tokens: Dist | None = None  # synthetic kinds: prompt tokens
     generated_tokens: Dist | None = None  # synthetic kinds: output tokens
+    # Simulate only these [start, end) windows of the horizon, each after up to
+    # span_warmup_s of the traffic before it (capplan/workload/spans.py); the planner's
+    # screening sets them. Percentiles are then read at the whole horizon's level.
+    spans: tuple[tuple[float, float], ...] | None = None
+    span_warmup_s: float = Field(3600.0, ge=0)
 
     @field_validator("rates", "mean_durations_s")
     @classmethod
@@ -56,6 +62,13 @@ class WorkloadSpec(Spec):
     @model_validator(mode="after")
     def _by_kind(self) -> WorkloadSpec:
         KINDS[self.kind].check(self)  # each kind validates its own keys
+        if self.spans is not None:
+            if not self.spans:
+                raise field_error("spans", "must list at least one [start, end] window")
+            try:
+                check_spans(self, KINDS[self.kind](self).horizon)
+            except ValueError as e:
+                raise field_error("spans", str(e)) from None
         if self.horizon_s is not None and self.warmup_s >= self.horizon_s:
             raise field_error("warmup_s", f"must be < horizon_s ({self.horizon_s:g})")
         return self

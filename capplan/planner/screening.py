@@ -1,0 +1,164 @@
+"""Multi-fidelity search: explore on the busiest windows, confirm on the whole horizon.
+
+On a long horizon (a week of production traffic) most candidates can be
+judged on the hours that matter. The planner then explores (the static and
+min/max searches, every one-replication probe) on a *screening case*: the
+case with `[workload] spans` set to the `screen_windows` busiest windows of
+`screen_window_s` (`busiest_windows`), each simulated after
+`screen_warmup_s` of the traffic that precedes it. Only the finalists are
+confirmed, with fresh replications, on the whole horizon; the current
+configuration and the rule of thumb are simulated on the whole horizon too.
+
+Which windows. The expected arrival rate is known per minute
+(`minute_rates`: analytic for poisson, diurnal and piecewise, the realised
+phase path for mmpp, the counts for a trace). The windows are the `k`
+non-overlapping stretches of `L` seconds with the most expected requests,
+chosen greedily (the busiest first, then the busiest that does not overlap
+it, …), all after the workload's own warm-up, then put in time order.
+
+The autoscaler state carried in. Each window starts with the state the whole
+run would have there, reached by simulating the traffic before it: the
+window's warm-up is the `W` seconds of real traffic that precede it (same
+requests as the full run, `capplan.workload.spans`), uncounted, and the
+state at the end of each piece carries into the next piece's warm-up. The
+alternative, a state computed by a cheap whole-horizon run, would cost a
+pass over the week per candidate, which is what screening avoids. Why W =
+1 h gets the state right: from an endpoint just deployed (the first piece
+starts with min_workers ready, as a full run does at t = 0), scaling up to
+the pool the traffic needs takes the HPA's doubling per 15-s sync plus a
+cold start (node provisioning 5–15 min, model load, 120 s readiness delay);
+from the larger pool of an earlier, busier window, the HPA scales down after
+its 300-s stabilisation window (no scale-down rate limit) and drained pods
+leave within their grace period (600 s sync); the Celery autoscaler keeps
+the highest wanted count of the last 600 s. Each is well inside an hour, and
+the HPA's metric forgets the past after its 2-minute window, so after W the
+pool and the queue follow the traffic as in the full run. When two windows
+are closer than W, the warm-up is the gap itself and the state is exactly
+the full run's.
+
+Why screening does not discard the full simulation's pick. A screening
+run's percentiles are read at the whole horizon's level (`tail_level`): the
+spans' percentile at 100 − (100 − p)·N/n, with N requests counted over the
+whole horizon and n in the windows (counted on the draws). It is a lower
+bound of the whole run's p-th percentile whenever the windows' requests see
+the latencies they see in the full run (the proof is in
+`capplan.workload.spans`). So a configuration that meets a percentile target
+on the whole horizon meets it on the screen; the error budget is relaxed the
+same way (errors in the windows are at most the whole run's, over n instead
+of N requests: budget × N/n). The screen can only let through more than the
+full search would, never fewer, and every configuration recommended is
+confirmed on the whole horizon with fresh replications. The one
+approximation is the state carried in; `tests/test_screening.py` checks on
+generated scenarios that the pick is the full search's, or one as cheap
+that meets the SLO on the whole horizon.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from capplan.scenario import Case, PlannerSpec
+from capplan.workload import horizon, minute_bins
+
+# Screen automatically when the horizon is longer than one day ([planner] screening = "auto").
+SCREEN_ABOVE_S = 86400.0
+# Screening must simulate at most this share of the horizon, else it saves too little.
+MAX_FRACTION = 0.5
+
+
+@dataclass(frozen=True)
+class Screening:
+    """The case the search explores on, and what it covers."""
+
+    case: Case
+    windows: tuple[tuple[float, float], ...]
+    warmup_s: float
+    fraction: float  # seconds a screening run simulates / seconds of the whole horizon
+    tail_ratio: float  # expected requests counted on the whole horizon / in the windows
+
+
+def busiest_windows(case: Case, length_s: float, count: int) -> list[tuple[float, float]]:
+    """The `count` non-overlapping windows of `length_s` (whole minutes) with the most
+    expected requests, after the workload's warm-up, in time order."""
+    edges, rates = minute_bins(case.workload, case.seed)
+    requests = rates * np.diff(edges)
+    width = max(1, int(round(length_s / 60.0)))
+    first = int(np.searchsorted(edges, case.workload.warmup_s, side="left"))
+    if len(requests) - first < width:
+        return []
+    cum = np.concatenate(([0.0], np.cumsum(requests)))
+    totals = cum[width:] - cum[:-width]  # window starting at bin i
+    totals[:first] = -np.inf
+    chosen: list[int] = []
+    for _ in range(count):
+        i = int(np.argmax(totals))
+        if not np.isfinite(totals[i]):
+            break
+        chosen.append(i)
+        totals[max(0, i - width + 1) : i + width] = -np.inf  # windows overlapping i
+    return [(float(edges[i]), float(edges[min(i + width, len(edges) - 1)])) for i in sorted(chosen)]
+
+
+def screening_for(case: Case, planner: PlannerSpec) -> Screening | None:
+    """The screening case for this template, or None to explore on the whole horizon."""
+    whole = horizon(case.workload)
+    mode = planner.screening
+    if mode == "off" or (mode == "auto" and whole <= SCREEN_ABOVE_S):
+        return None
+    windows = busiest_windows(case, planner.screen_window_s, planner.screen_windows)
+    if not windows:
+        return None
+    spec = case.workload.model_copy(
+        update={"spans": tuple(windows), "span_warmup_s": planner.screen_warmup_s}
+    )
+    simulated = _simulated_seconds(windows, planner.screen_warmup_s)
+    fraction = simulated / whole
+    if mode == "auto" and fraction > MAX_FRACTION:
+        return None
+    ratio = _expected_ratio(case, windows)
+    slo = case.slo.model_copy(update={"max_error_rate": min(1.0, case.slo.max_error_rate * ratio)})
+    screened = replace(case, workload=spec, slo=slo)
+    return Screening(screened, tuple(windows), planner.screen_warmup_s, fraction, ratio)
+
+
+def _simulated_seconds(windows: list[tuple[float, float]], warmup_s: float) -> float:
+    total, prev = 0.0, 0.0
+    for a, b in windows:
+        total += b - max(a - warmup_s, prev)
+        prev = b
+    return total
+
+
+def _expected_ratio(case: Case, windows: list[tuple[float, float]]) -> float:
+    """Expected requests counted on the whole horizon per request counted in the windows."""
+    edges, rates = minute_bins(case.workload, case.seed)
+    requests = rates * np.diff(edges)
+    counted = float(requests[edges[:-1] >= case.workload.warmup_s].sum())
+    inside = sum(float(requests[(edges[:-1] >= a) & (edges[:-1] < b)].sum()) for a, b in windows)
+    return max(1.0, counted / inside) if inside > 0 else 1.0
+
+
+def screening_doc(screen: Screening | None, explored: int) -> dict[str, Any] | None:
+    """What the recommendation says about screening: the windows and what it saved."""
+    if screen is None:
+        return None
+    saved = explored * (1.0 - screen.fraction)
+    hours = ", ".join(f"{a / 3600:.1f}–{b / 3600:.1f} h" for a, b in screen.windows)
+    return {
+        "windows_s": [list(w) for w in screen.windows],
+        "warmup_s": screen.warmup_s,
+        "simulated_fraction": round(screen.fraction, 4),
+        "tail_ratio": round(screen.tail_ratio, 3),
+        "explored_simulations": explored,
+        "full_simulations_saved": round(saved, 1),
+        "note": (
+            f"explored on the {len(screen.windows)} busiest windows ({hours}), each after "
+            f"{screen.warmup_s:g} s of the traffic before it: {explored} one-replication runs "
+            f"of {screen.fraction:.1%} of the horizon each, about {saved:.1f} whole-horizon "
+            "simulations saved; the finalists, the current configuration and the rule of "
+            "thumb were simulated on the whole horizon"
+        ),
+    }

@@ -1,0 +1,265 @@
+"""Multi-fidelity search: the busiest windows, spans runs, and screening's pick.
+
+The planner explores on the busiest windows of a long horizon and confirms on
+the whole of it (`capplan/planner/screening.py`). These tests check the
+pieces — the windows are the busiest, a spans run serves exactly the full
+run's requests, its percentiles bound the full run's from below — and the
+promise: on generated scenarios (an hour of piecewise traffic with one busy
+window), the pick with screening is the pick without it, or one that costs
+no more and meets the SLO on the whole horizon.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from helpers import REPO, make_template, scenario_dict, write_piecewise
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from capplan.errors import CapplanError
+from capplan.planner import recommend
+from capplan.planner.screening import busiest_windows, screening_for
+from capplan.quantiles import ALPHA
+from capplan.scenario import Scenario, build_scenario
+from capplan.simulate import run_replication
+from capplan.workload import minute_bins
+from capplan.workload.spans import plan_spans
+
+A10 = "nvidia-ampere-a10"
+LN100 = math.log(100)
+
+
+def piecewise_scenario(
+    path: Path,
+    *,
+    base: float = 1.0,
+    peak: float = 5.0,
+    at: float = 3600.0,
+    duration: float = 1200.0,
+    horizon: float = 7200.0,
+    mean: float = 1.0,
+    alpha: float = 0.3,
+    slack: float = 4.0,
+    endpoint_type: str = "SYNC",
+    seed: int = 1,
+    workload: dict[str, Any] | None = None,
+    planner: dict[str, Any] | None = None,
+    **template_kw: Any,
+) -> Scenario:
+    """Base traffic with one busy window [at, at + duration), exponential work."""
+    write_piecewise(path, [(0, base), (at, peak), (at + duration, base)])
+    raw = scenario_dict(
+        {"kind": "piecewise", "path": str(path), "horizon_s": horizon, "warmup_s": 60}
+        | (workload or {}),
+        {"kind": "latency", "distribution": "exponential", "mean_s": mean, "batching_alpha": alpha},
+        seed=seed,
+    )
+    raw["slo"] = {"latency_p99_s": slack * LN100 * mean}
+    raw["planner"] = {
+        "gpu_types": [A10],
+        "per_worker": [1, 2, 4],
+        "replications": 2,
+        "min_workers_floor": 1,
+        "screen_window_s": duration,
+        "screen_windows": 1,
+        "screen_warmup_s": 600,
+    } | (planner or {})
+    template_kw = {"min_workers": 1, "max_workers": 4, "per_worker": 2, **template_kw}
+    tpl = make_template(endpoint_type, **template_kw)
+    return build_scenario(raw, base_dir=REPO, templates=(tpl,))
+
+
+# ---------------------------------------------------------------- the windows
+@settings(max_examples=25, deadline=None)
+@given(
+    base=st.floats(0.0, 10.0),
+    swing=st.floats(0.0, 30.0),
+    peak_at=st.floats(0.0, 86400.0),
+    length_min=st.integers(1, 240),
+    count=st.integers(1, 6),
+)
+def test_the_windows_are_the_busiest_and_disjoint(
+    base: float, swing: float, peak_at: float, length_min: int, count: int
+) -> None:
+    workload = {
+        "kind": "diurnal",
+        "base_rate": base,
+        "peak_rate": base + swing + 0.1,
+        "peak_at_s": peak_at,
+        "horizon_s": 2 * 86400,
+        "warmup_s": 1800,
+    }
+    case = build_scenario(
+        scenario_dict(workload), base_dir=REPO, templates=(make_template(),)
+    ).cases()[0]
+    windows = busiest_windows(case, length_min * 60.0, count)
+    assert 1 <= len(windows) <= count
+    edges, rates = minute_bins(case.workload)
+    cum = np.concatenate(([0.0], np.cumsum(rates * np.diff(edges))))
+
+    def expected(a: float, b: float) -> float:
+        return float(np.interp(b, edges, cum) - np.interp(a, edges, cum))
+
+    starts = edges[(edges >= 1800) & (edges + length_min * 60 <= edges[-1])]
+    best = max(expected(s, s + length_min * 60) for s in starts)
+    assert max(expected(a, b) for a, b in windows) >= best * (1 - 1e-9)
+    for (a, b), nxt in zip(windows, windows[1:] + [(math.inf, math.inf)], strict=True):
+        assert 1800 <= a < b <= edges[-1] and b <= nxt[0]
+        assert b - a == pytest.approx(length_min * 60)
+
+
+def test_screening_is_automatic_only_on_long_horizons(tmp_path: Path) -> None:
+    path = tmp_path / "rate.csv"
+    day = piecewise_scenario(path, horizon=86400).cases()[0]
+    week = piecewise_scenario(path, horizon=7 * 86400).cases()[0]
+    planner = piecewise_scenario(path).planner
+    assert screening_for(day, planner) is None
+    screen = screening_for(week, planner)
+    assert screen is not None and screen.windows == ((3600.0, 4800.0),)
+    off = planner.model_copy(update={"screening": "off"})
+    assert screening_for(week, off) is None
+    on = planner.model_copy(update={"screening": "on"})
+    assert screening_for(day, on) is not None
+
+
+# ---------------------------------------------------------------- spans runs
+def test_a_spans_run_serves_the_full_runs_requests(tmp_path: Path) -> None:
+    scen = piecewise_scenario(tmp_path / "rate.csv", min_workers=3, max_workers=3)
+    case = scen.cases()[0]
+    spans = [(1800.0, 2400.0), (3600.0, 4800.0)]
+    spanned = case.__class__(
+        **{
+            **case.__dict__,
+            "workload": case.workload.model_copy(
+                update={"spans": tuple(spans), "span_warmup_s": 600.0}
+            ),
+        }
+    )
+    _, full = run_replication(case, 0)
+    summary, part = run_replication(spanned, 0)
+    plan = plan_spans(spanned.workload)
+    back = np.concatenate(
+        [
+            part.arrival[(part.arrival >= o) & (part.arrival < o + b - s)] - o + s
+            for s, b, o in zip(plan.starts, plan.ends, plan.offsets, strict=True)
+        ]
+    )
+    inside = np.zeros(len(full.arrival), dtype=bool)
+    for s, b in zip(plan.starts, plan.ends, strict=True):
+        inside |= (full.arrival >= s) & (full.arrival < b)
+    np.testing.assert_allclose(back, full.arrival[inside], rtol=0, atol=1e-9)
+    counted = sum(np.count_nonzero((full.arrival >= a) & (full.arrival < b)) for a, b in spans)
+    assert summary["requests"] == counted
+    assert summary["tail_ratio"] == pytest.approx(np.count_nonzero(full.arrival >= 60) / counted)
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    seed=st.integers(0, 1000),
+    peak=st.floats(2.0, 3.5),
+    at_min=st.integers(30, 80),
+)
+def test_spans_percentiles_bound_the_full_runs_from_below(
+    tmp_path: Path, seed: int, peak: float, at_min: int
+) -> None:
+    """A static pool (no autoscaler state to carry): the spans' horizon-level
+    percentiles are at most the full run's (module docstring of workload.spans)."""
+    scen = piecewise_scenario(
+        tmp_path / "rate.csv",
+        peak=peak,
+        at=at_min * 60.0,
+        seed=seed,
+        min_workers=3,
+        max_workers=3,
+        per_worker=1,
+        alpha=1.0,
+    )
+    case = scen.cases()[0]
+    window = busiest_windows(case, 1200, 1)
+    spanned = case.__class__(
+        **{
+            **case.__dict__,
+            "workload": case.workload.model_copy(
+                update={"spans": tuple(window), "span_warmup_s": 600.0}
+            ),
+        }
+    )
+    full, _ = run_replication(case, 0, records=False)
+    screened, _ = run_replication(spanned, 0, records=False)
+    assert screened["tail_ratio"] > 1
+    for key in ("latency_p90_s", "latency_p95_s", "latency_p99_s", "wait_p99_s"):
+        assert screened[key] <= full[key] * (1 + 2 * ALPHA) + 1e-9, key
+    assert screened["rejected"] + screened["expired"] <= full["rejected"] + full["expired"]
+
+
+def test_bad_spans_name_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "rate.csv"
+    for spans, words in [
+        ([[3000, 2000]], "must be < end"),
+        ([[1000, 3000], [2000, 4000]], "sorted, disjoint"),
+        ([[1000, 9000]], "after the horizon"),
+        ([], "at least one"),
+    ]:
+        with pytest.raises(CapplanError, match=rf"workload\.spans.*{words}"):
+            piecewise_scenario(path, workload={"spans": spans})
+    with pytest.raises(CapplanError, match=r"planner\.screen_windows"):
+        piecewise_scenario(path, planner={"screen_windows": 0})
+    with pytest.raises(CapplanError, match=r"planner\.screening"):
+        piecewise_scenario(path, planner={"screening": "sometimes"})
+
+
+# ---------------------------------------------------------------- screening's pick
+def _generated(n: int) -> list[dict[str, Any]]:
+    """Small scenarios: two hours of base traffic with one busy window somewhere."""
+    rng = np.random.default_rng(20261130)
+    out = []
+    for i in range(n):
+        out.append(
+            {
+                "seed": i,
+                "base": float(rng.uniform(0.5, 2.0)),
+                "peak": float(rng.uniform(3.0, 8.0)),
+                "at": float(rng.integers(10, 35)) * 60,
+                "duration": float(rng.integers(8, 20)) * 60,
+                "mean": float(rng.uniform(0.3, 1.2)),
+                "alpha": float(rng.uniform(0.2, 0.8)),
+                "slack": float(rng.uniform(2.0, 6.0)),
+                "endpoint_type": ["SYNC", "ASYNC"][i % 2],
+            }
+        )
+    return out
+
+
+@pytest.mark.parametrize("params", _generated(4), ids=lambda p: f"seed{p['seed']}")
+def test_screening_never_discards_the_full_simulations_pick(
+    tmp_path: Path, params: dict[str, Any]
+) -> None:
+    docs = {}
+    for mode in ("off", "on"):
+        scen = piecewise_scenario(
+            tmp_path / f"{mode}.csv",
+            horizon=3600,
+            planner={"screening": mode, "per_worker": [1, 4], "screen_warmup_s": 300},
+            **params,
+        )
+        docs[mode] = recommend(scen, workers=1)[0]
+    assert docs["off"]["screening"] is None and docs["on"]["screening"] is not None
+    full, screened = docs["off"]["recommended"], docs["on"]["recommended"]
+    assert full is not None, docs["off"].get("why")
+    assert screened is not None, docs["on"].get("why")
+    keys = ("gpu_type", "gpus", "min_workers", "max_workers", "per_worker")
+    if any(full[k] != screened[k] for k in keys):
+        # Another pick is allowed only if it is no dearer and met the SLO when it was
+        # confirmed on the whole horizon with fresh replications.
+        picks = {m: [d["recommended"][k] for k in keys] for m, d in docs.items()}
+        assert screened["cost_per_hour"] <= full["cost_per_hour"] * (1 + 1e-9), picks
+        assert screened["meets_slo"], picks
