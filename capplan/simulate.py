@@ -86,6 +86,11 @@ def replication_work(
     )
 
 
+def replication_windows(case: Case, replication: int) -> Iterator[tuple[Requests, Work]]:
+    """The requests of one replication and their work, a window (a day) at a time."""
+    return _windows(case, replication)
+
+
 # Arrivals handed to a run that keeps no per-request record, at a time (~2 h at 20/s).
 CHUNK = 1 << 17
 _REQUEST_ARRAYS = ("arrival", "context_tokens", "generated_tokens")

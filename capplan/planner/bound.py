@@ -27,7 +27,8 @@ from capplan.planner.config import (
 )
 from capplan.scenario import Case, Scenario
 from capplan.service import fits, gpus_to_fit, slowdown
-from capplan.simulate import replication_work
+from capplan.simulate import replication_windows, replication_work
+from capplan.workload import expected_requests, horizon
 
 
 # ---------------------------------------------------------------- candidates
@@ -183,12 +184,60 @@ def required_work_rate(case: Case, option: GpuOption, reps: int) -> float | None
     if case.service.kind == "llm":
         return None
     targets = case.slo.targets()
+    spec = case.workload
+    window = horizon(spec) - spec.warmup_s
+    if not targets or window <= 0:
+        return 0.0
+    case = replace_gpu(case, option)
+    # Streamed a day at a time (bounded memory on a week): per target, the total work
+    # and the `keep` largest values, enough for the `late` ones whenever keep >= late.
+    expected = expected_requests(spec)
+    n_upper = reps * (expected + 10 * math.sqrt(expected) + 100)
+    e = case.slo.max_error_rate
+    keep = {k: math.ceil(n_upper * (1 - _pct(k) / 100 + e)) + reps + 1 for k in targets}
+    total = dict.fromkeys(targets, 0.0)
+    top = {k: np.zeros(0) for k in targets}
+    late = dict.fromkeys(targets, 0)
+    n_all = 0
+    for r in confirm_replications(reps):
+        n_r = 0
+        for req, work in replication_windows(case, r):
+            after = req.arrival >= spec.warmup_s
+            n_r += int(np.count_nonzero(after))
+            for key, target in targets.items():
+                d_star = (reps * target + quantiles.LOW) / (1 - quantiles.ALPHA)
+                inside = after & (req.arrival < req.horizon - d_star)
+                w = (work.first_token if key.startswith("ttft") else work.total)[inside]
+                total[key] += math.fsum(w.tolist())
+                both = np.concatenate([top[key], w])
+                k = min(keep[key], len(both))
+                top[key] = np.partition(both, len(both) - k)[len(both) - k :] if k else both[:0]
+        n_all += n_r
+        for key in targets:
+            late[key] += late_allowed(n_r, _pct(key))
     best = 0.0
-    runs = [replication_work(replace_gpu(case, option), r) for r in confirm_replications(reps)]
+    for key in targets:
+        m = late[key] + math.floor(e * n_all)
+        if m > keep[key]:  # more requests than the volume estimate allowed: recount whole
+            return _required_work_rate_whole(case, reps)
+        largest = np.sort(top[key])[len(top[key]) - min(m, len(top[key])) :]
+        best = max(best, total[key] - math.fsum(largest.tolist()))
+    return best / (reps * window)
+
+
+def _pct(key: str) -> float:
+    return float(key.split("_p")[1].removesuffix("_s"))
+
+
+def _required_work_rate_whole(case: Case, reps: int) -> float:
+    """`required_work_rate` with every replication's requests in memory at once."""
+    targets = case.slo.targets()
+    best = 0.0
+    runs = [replication_work(case, r) for r in confirm_replications(reps)]
     n_all = sum(int(np.sum(req.arrival >= req.warmup)) for req, _ in runs)
     errors = math.floor(case.slo.max_error_rate * n_all)
     for key, target in targets.items():
-        pct = float(key.split("_p")[1].removesuffix("_s"))
+        pct = _pct(key)
         d_star = (reps * target + quantiles.LOW) / (1 - quantiles.ALPHA)
         works, late = [], errors
         for req, work in runs:
