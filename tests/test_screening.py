@@ -252,14 +252,14 @@ def test_screening_never_discards_the_full_simulations_pick(
             **params,
         )
         docs[mode] = recommend(scen, workers=1)[0]
-    assert docs["off"]["screening"] is None and docs["on"]["screening"] is not None
-    full, screened = docs["off"]["recommended"], docs["on"]["recommended"]
-    assert full is not None, docs["off"].get("why")
-    assert screened is not None, docs["on"].get("why")
+    assert docs["off"].screening is None and docs["on"].screening is not None
+    full, screened = docs["off"].recommended, docs["on"].recommended
+    assert full is not None, docs["off"].why
+    assert screened is not None, docs["on"].why
     keys = ("gpu_type", "gpus", "min_workers", "max_workers", "per_worker")
-    if any(full[k] != screened[k] for k in keys):
+    picks = {m: [getattr(d.recommended, k) for k in keys] for m, d in docs.items()}
+    if picks["off"] != picks["on"]:
         # Another pick is allowed only if it is no dearer and met the SLO when it was
         # confirmed on the whole horizon with fresh replications.
-        picks = {m: [d["recommended"][k] for k in keys] for m, d in docs.items()}
-        assert screened["cost_per_hour"] <= full["cost_per_hour"] * (1 + 1e-9), picks
-        assert screened["meets_slo"], picks
+        assert screened.cost_per_hour <= full.cost_per_hour * (1 + 1e-9), picks
+        assert screened.meets_slo, picks
