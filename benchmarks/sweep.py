@@ -6,13 +6,18 @@
     python benchmarks/sweep.py --workers --local-cluster 1 2 --replications 2 --repeats 1 \
         --scenario scenarios/embedding_diurnal.toml --set workload.horizon_s=604800 ...
                                                     # the week on LocalClusters (README)
+    python benchmarks/week.py --write-only /tmp/week
+    python benchmarks/sweep.py --recommend --workers --local-cluster 1 2 --repeats 1 \
+        --scenario /tmp/week/week.toml            # the 7-day recommend on LocalClusters
 
 Each row runs the whole batch through `capplan.simulate(..., workers=N)` (the
 same code path as `capplan simulate --workers N`), timing the wall clock
 including the pool's start-up; each row is repeated (rows interleaved, so a
 burst of load elsewhere hits all of them) and the best and median times are
 shown. Every run must produce the same per-replication summaries as the first
-one; the script fails if not.
+one; the script fails if not. With --recommend each row is one whole
+`capplan.planner.recommend(..., workers=N)` instead, and every row must give
+the same recommendation documents (less the wall-clock `search.seconds`).
 """
 
 from __future__ import annotations
@@ -30,10 +35,22 @@ from pathlib import Path
 
 from capplan import simulate
 from capplan.io import clean_json
+from capplan.planner import recommend
 from capplan.scenario import apply_overrides, load_scenario, parse_overrides
 from capplan.sweep import default_workers
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def run_recommend(scenario, workers: int, dask: str | None) -> tuple[float, str]:
+    """One whole `recommend()`; the documents less their wall-clock field."""
+    started = time.perf_counter()
+    docs = recommend(scenario, workers=workers, dask_address=dask)
+    seconds = time.perf_counter() - started
+    plain = [d.model_dump(mode="json") for d in docs]
+    for d in plain:
+        d["search"].pop("seconds", None)  # the only field that depends on the machine
+    return seconds, json.dumps(plain, sort_keys=True)
 
 
 def run(
@@ -69,10 +86,17 @@ def main(argv: list[str] | None = None) -> int:
         help="also time a Dask LocalCluster of N worker processes (1 thread each)",
     )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--recommend",
+        action="store_true",
+        help="time a whole `recommend` of the scenario instead of its replications",
+    )
     args = parser.parse_args(argv)
 
     scenario = load_scenario(args.scenario)  # parsed once: the rows time only the runs
     overrides = parse_overrides(args.set)
+    if args.recommend:
+        scenario, overrides = apply_overrides(scenario, overrides), {}
     case = apply_overrides(scenario, overrides).cases()[0]
     print(f"each task ships {len(pickle.dumps((case, 0, False)))} bytes (case, replication)")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -110,7 +134,10 @@ def measure(scenario, args, plans, overrides) -> int:
     reference: str | None = None
     for _ in range(args.repeats):
         for label, n, dask in plans:
-            seconds, runs = run(scenario, args.replications, n, dask, overrides)
+            if args.recommend:
+                seconds, runs = run_recommend(scenario, n, dask)
+            else:
+                seconds, runs = run(scenario, args.replications, n, dask, overrides)
             if reference is None:
                 reference = runs
             elif runs != reference:
@@ -119,16 +146,18 @@ def measure(scenario, args, plans, overrides) -> int:
             times[label].append(seconds)
     best = {label: min(t) for label, t in times.items()}
     for label, t in times.items():
+        rate = "" if args.recommend else f" ({args.replications / best[label]:.1f} simulations/s)"
         print(
             f"  {label:>12}: best {best[label]:6.2f} s, median {statistics.median(t):6.2f} s "
-            f"over {len(t)} runs ({args.replications / best[label]:.1f} simulations/s)"
+            f"over {len(t)} runs{rate}"
         )
     first = plans[0][0]
     for label, _, _ in plans[1:]:
         ratio = best[first] / best[label]
         median = statistics.median(times[first]) / statistics.median(times[label])
         print(f"  speed-up {label} vs {first}: {ratio:.2f}x (best), {median:.2f}x (median)")
-    print("  identical per-replication summaries in every row: yes")
+    what = "recommendation documents" if args.recommend else "per-replication summaries"
+    print(f"  identical {what} in every row: yes")
     return 0
 
 

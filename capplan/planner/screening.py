@@ -7,7 +7,8 @@ case with `[workload] spans` set to the `screen_windows` busiest windows of
 `screen_window_s` (`busiest_windows`), each simulated after
 `screen_warmup_s` of the traffic that precedes it. Only the finalists are
 confirmed, with fresh replications, on the whole horizon; the current
-configuration and the rule of thumb are simulated on the whole horizon too.
+configuration, the rule of thumb and the sensitivity are simulated on the
+whole horizon too.
 
 Which windows. The expected arrival rate is known per minute
 (`minute_rates`: analytic for poisson, diurnal and piecewise, the realised
@@ -158,7 +159,7 @@ def screening_doc(screen: Screening | None, explored: int) -> dict[str, Any] | N
             f"explored on the {len(screen.windows)} busiest windows ({hours}), each after "
             f"{screen.warmup_s:g} s of the traffic before it: {explored} one-replication runs "
             f"of {screen.fraction:.1%} of the horizon each, about {saved:.1f} whole-horizon "
-            "simulations saved; the finalists, the current configuration and the rule of "
-            "thumb were simulated on the whole horizon"
+            "simulations saved; the finalists, the current configuration, the rule of "
+            "thumb and the sensitivity were simulated on the whole horizon"
         ),
     }

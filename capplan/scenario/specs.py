@@ -142,8 +142,8 @@ class PlannerSpec(Spec):
     # Multi-fidelity search (capplan/planner/screening.py): explore on the busiest
     # windows, confirm on the whole horizon. "auto": when the horizon is over a day.
     screening: Literal["auto", "on", "off"] = "auto"
-    screen_window_s: float = Field(7200.0, ge=60, allow_inf_nan=False)  # L: each window
-    screen_windows: int = Field(4, ge=1)  # k: how many of the busiest windows
+    screen_window_s: float = Field(14400.0, ge=60, allow_inf_nan=False)  # L: each window
+    screen_windows: int = Field(7, ge=1)  # k: how many of the busiest windows
     screen_warmup_s: float = Field(3600.0, ge=0, allow_inf_nan=False)  # W: before each
 
     @field_validator("gpu_types")
