@@ -63,16 +63,25 @@ def pin_llm_reference(spec: ServiceSpec, ref: str | None, ref_gpus: int) -> Serv
     return spec.model_copy(update=update)
 
 
-def llm_params(spec: ServiceSpec, gpu_type: str | None, gpus: int) -> LlmParams:
-    """One worker of gpus × gpu_type, with the scenario's service profile."""
+def llm_speeds(spec: ServiceSpec, gpu_type: str | None, gpus: int) -> tuple[float, float]:
+    """(prefill, decode) tokens per second of one worker of gpus × gpu_type."""
     from capplan.service import speed_ratios
 
     prefill_ratio, decode_ratio = speed_ratios(
         gpu_type, gpus, spec.reference_gpu, spec.reference_gpus or 1
     )
+    return (
+        float(spec.prefill_tokens_per_s) * prefill_ratio,  # type: ignore[arg-type]
+        float(spec.decode_tokens_per_s) * decode_ratio,  # type: ignore[arg-type]
+    )
+
+
+def llm_params(spec: ServiceSpec, gpu_type: str | None, gpus: int) -> LlmParams:
+    """One worker of gpus × gpu_type, with the scenario's service profile."""
+    prefill, decode = llm_speeds(spec, gpu_type, gpus)
     return LlmParams(
-        prefill_tokens_per_s=float(spec.prefill_tokens_per_s) * prefill_ratio,  # type: ignore[arg-type]
-        decode_tokens_per_s=float(spec.decode_tokens_per_s) * decode_ratio,  # type: ignore[arg-type]
+        prefill_tokens_per_s=prefill,
+        decode_tokens_per_s=decode,
         batching_alpha=spec.batching_alpha,
         overhead_s=spec.overhead_s,
         max_num_seqs=spec.max_num_seqs,

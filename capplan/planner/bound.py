@@ -26,9 +26,9 @@ from capplan.planner.config import (
     sync_case,
 )
 from capplan.scenario import Case, Scenario
-from capplan.service import fits, gpus_to_fit, slowdown
+from capplan.service import Work, fits, gpus_to_fit, slowdown
 from capplan.simulate import replication_windows, replication_work
-from capplan.workload import expected_requests, horizon
+from capplan.workload import Requests, expected_requests, horizon
 
 
 # ---------------------------------------------------------------- candidates
@@ -120,7 +120,12 @@ def worth(case: Case, c: Candidate, best: float) -> bool:
 
 # ---------------------------------------------------------------- the proven lower bound
 def work_rate(case: Case, limit: int) -> float:
-    """θ: the most seconds of work one worker does per second, max over k <= limit of k/s(k)."""
+    """θ: the most seconds of work one worker does per second, max over k <= limit of k/s(k).
+
+    llm kind: 1, because `llm_least_work` already counts each request in worker-seconds
+    at the engine's best batching."""
+    if case.service.kind == "llm":
+        return 1.0
     k = np.arange(1, max(limit, 1) + 1, dtype=float)
     return float(np.max(k / slowdown(k, case.service.batching_alpha)))
 
@@ -178,11 +183,9 @@ def required_work_rate(case: Case, option: GpuOption, reps: int) -> float | None
     same holds for each target, hence for the largest.
 
     Faults only add work (an ASYNC task re-runs) or errors (counted in e).
-    Returns None for the llm service kind, whose serving engine is not the
-    processor-sharing model of step (1): no bound is claimed there.
+    For the llm service kind, step (1) is `llm_least_work`'s: the work of a
+    request is the fewest worker-seconds the engine can spend on it, and θ = 1.
     """
-    if case.service.kind == "llm":
-        return None
     targets = case.slo.targets()
     spec = case.workload
     window = horizon(spec) - spec.warmup_s
@@ -202,6 +205,7 @@ def required_work_rate(case: Case, option: GpuOption, reps: int) -> float | None
     for r in confirm_replications(reps):
         n_r = 0
         for req, work in replication_windows(case, r):
+            work = least_work(case, option, req, work)
             after = req.arrival >= spec.warmup_s
             n_r += int(np.count_nonzero(after))
             for key, target in targets.items():
@@ -219,7 +223,7 @@ def required_work_rate(case: Case, option: GpuOption, reps: int) -> float | None
     for key in targets:
         m = late[key] + math.floor(e * n_all)
         if m > keep[key]:  # more requests than the volume estimate allowed: recount whole
-            return _required_work_rate_whole(case, reps)
+            return _required_work_rate_whole(case, option, reps)
         largest = np.sort(top[key])[len(top[key]) - min(m, len(top[key])) :]
         best = max(best, total[key] - math.fsum(largest.tolist()))
     return best / (reps * window)
@@ -229,11 +233,14 @@ def _pct(key: str) -> float:
     return float(key.split("_p")[1].removesuffix("_s"))
 
 
-def _required_work_rate_whole(case: Case, reps: int) -> float:
+def _required_work_rate_whole(case: Case, option: GpuOption, reps: int) -> float:
     """`required_work_rate` with every replication's requests in memory at once."""
     targets = case.slo.targets()
     best = 0.0
-    runs = [replication_work(case, r) for r in confirm_replications(reps)]
+    runs = [
+        (req, least_work(case, option, req, work))
+        for req, work in (replication_work(case, r) for r in confirm_replications(reps))
+    ]
     n_all = sum(int(np.sum(req.arrival >= req.warmup)) for req, _ in runs)
     errors = math.floor(case.slo.max_error_rate * n_all)
     for key, target in targets.items():
@@ -250,6 +257,39 @@ def _required_work_rate_whole(case: Case, reps: int) -> float:
         best = max(best, total_work)
     window = runs[0][0].horizon - runs[0][0].warmup if runs else 0.0
     return best / (reps * window) if window > 0 else 0.0
+
+
+def least_work(case: Case, option: GpuOption, requests: Requests, work: Work) -> Work:
+    """The work the bound charges each request: `work` (seconds at concurrency 1), or for
+    the llm kind `llm_least_work`."""
+    return llm_least_work(case, option, requests) if case.service.kind == "llm" else work
+
+
+def llm_least_work(case: Case, option: GpuOption, requests: Requests) -> Work:
+    """llm kind: the fewest worker-seconds a serving engine on `option` can spend on each
+    request (total), and on its prompt (first token).
+
+    Claim. A worker of `capplan.llm.batch` spends at least
+    prompt / prefill_tokens_per_s + (output − 1) / (θ_d · decode_tokens_per_s)
+    seconds on a request, θ_d = max over B <= max_num_seqs of B / (1 + α (B − 1)).
+
+    Proof. Every engine step costs its decode time plus its prompt tokens at
+    prefill_tokens_per_s, the two added, so the worker's busy time is the sum
+    of the two parts. A prompt token costs 1 / prefill_tokens_per_s (a preempted
+    sequence is prefilled again: more, never less). A step with B sequences
+    decoding, B <= max_num_seqs, costs (1 + α (B − 1)) / decode_tokens_per_s and
+    yields B tokens, so a token costs at least 1 / (θ_d · decode_tokens_per_s);
+    the prompt's forward pass yields the first token, so output − 1 tokens are
+    decoded. The first token needs only the prompt's prefill.
+    """
+    from capplan.llm.profile import llm_speeds
+
+    prefill_rate, decode_rate = llm_speeds(case.service, option.gpu_type, option.gpus)
+    b = np.arange(1, case.service.max_num_seqs + 1, dtype=float)
+    theta = float(np.max(b / slowdown(b, case.service.batching_alpha)))
+    prefill = requests.context_tokens.astype(np.float64) / prefill_rate
+    decode = np.maximum(requests.generated_tokens.astype(np.float64) - 1.0, 0.0)
+    return Work(prefill + decode / (theta * decode_rate), prefill)
 
 
 def proven_bound(case: Case, option: GpuOption, need: float | None, limit: int) -> float | None:

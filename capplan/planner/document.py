@@ -35,7 +35,7 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
     cands, screens, cut, bounds = candidates(case, scenario)
     search = Search(candidates=len(cands) + cut, screened_out=cut, explored=[])
     proven = [b for b in bounds.values() if b is not None]
-    # A bound only when every GPU type considered has one (the llm kind has none).
+    # A bound only when every GPU type considered has one.
     lower_bound = min(proven) if proven and len(proven) == len(bounds) else None
     estimate = min((s.fluid_cost_per_hour for s in screens), default=math.inf)
 
