@@ -119,7 +119,9 @@ def run_replication(
     if cut is not None:
         horizon, warmup = cut.plan.horizon, cut.plan.warmup
     tally = RequestTally(warmup, horizon, streaming, cut.plan.excluded() if cut else ())
-    if records:
+    clients = _closed_clients(case, cfg)
+    # A closed loop is drawn whole (its sends follow the answers): O(requests) memory.
+    if records or clients is not None:
         requests, work = replication_work(case, replication, cut)
         tokens = None
         if case.service.kind != "latency":
@@ -127,7 +129,15 @@ def run_replication(
         _check_fit(cfg, requests)
         ft = work.first_token if streaming else None
         record = run_endpoint(
-            cfg, requests.arrival, work.total, ft, requests.horizon, cold_rng, tokens, fault_rng
+            cfg,
+            requests.arrival,
+            work.total,
+            ft,
+            requests.horizon,
+            cold_rng,
+            tokens,
+            fault_rng,
+            clients=clients,
         )
     else:
         tpot = streaming and case.service.kind != "latency"  # output tokens, for TPOT
@@ -176,6 +186,18 @@ def _windows(
             ),
         )
         del requests  # not held while the next window is drawn
+
+
+def _closed_clients(case: Case, cfg: EngineConfig) -> int | None:
+    """The clients of a closed-loop workload (None for the open-loop kinds)."""
+    if case.workload.kind != "closed":
+        return None
+    if cfg.is_async:
+        raise CapplanError(
+            "workload.kind: 'closed' needs a SYNC or STREAMING template (its clients wait "
+            f"for each answer); {case.name} is {cfg.endpoint_type}"
+        )
+    return int(case.workload.concurrency)  # type: ignore[arg-type]
 
 
 def _check_fit(cfg: EngineConfig, requests: Requests) -> None:

@@ -7,12 +7,14 @@ times and work, and random streams in; an EngineRecord of numpy arrays out.
 from __future__ import annotations
 
 import gc
+from dataclasses import replace
 
 import numpy as np
 
 from capplan.engine.clock import MergedEnvironment
+from capplan.engine.closed import ClosedLoop
 from capplan.engine.config import EngineConfig
-from capplan.engine.endpoint import Endpoint
+from capplan.engine.endpoint import SEND, Endpoint
 from capplan.engine.records import STATUS_NAMES, TIMELINE_COLUMNS, EngineRecord
 from capplan.policies import make_autoscaler
 from capplan.policies.base import Bounds
@@ -36,6 +38,7 @@ def run_endpoint(
     tokens: tuple[np.ndarray, np.ndarray] | None = None,
     fault_rng: np.random.Generator | None = None,
     skip_idle: bool = True,
+    clients: int | None = None,
 ) -> EngineRecord:
     """Simulate one endpoint configuration from t = 0 to `horizon`.
 
@@ -44,6 +47,9 @@ def run_endpoint(
     and the record carries them for TPOT and requests.csv.
     skip_idle=False makes the control loop tick every period even at a fixed point
     (same results, `capplan.engine.idle`; for tests and comparisons).
+    clients: a closed loop (`capplan.engine.closed`) of that many clients; `arrival`
+    is then ignored and the record holds only the requests sent before the horizon,
+    with the times they were sent.
     """
     env = MergedEnvironment()
     endpoint = Endpoint(
@@ -60,6 +66,15 @@ def run_endpoint(
     bounds = Bounds(cfg.min_workers, cfg.max_workers, cfg.per_worker)
     autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds, cfg.autoscaler_params)
     endpoint.skip_idle = skip_idle
+    arrivals = endpoint.arrival_list
+    loop = None
+    if clients is not None:
+        loop = ClosedLoop(clients, len(arrival))
+        endpoint.arrival = np.full(len(arrival), np.nan)
+        endpoint.close_loop(lambda _i, now: _send_next(env, loop, now))
+        arrivals = []  # sends come through the calendar, as answers do
+        for i in loop.first():
+            env.at(0.0, SEND, i)
     endpoint.boot()
     env.process(endpoint.control(autoscaler))
     # The run allocates millions of short-lived tuples and no reference cycles:
@@ -68,12 +83,32 @@ def run_endpoint(
     gc.disable()
     try:
         env.run_merged(
-            endpoint.arrival_list,
+            arrivals,
             endpoint.arrive,
-            (endpoint.on_milestone, endpoint.on_retry),
+            (endpoint.on_milestone, endpoint.on_retry, endpoint.on_send),
             until=horizon,
         )
     finally:
         if was_enabled:
             gc.enable()
-    return endpoint.finish(horizon)
+    record = endpoint.finish(horizon)
+    return record if loop is None else sent_only(record, loop.sent)
+
+
+def _send_next(env: MergedEnvironment, loop: ClosedLoop, now: float) -> None:
+    """A client got its answer: its next request goes out now (after what is due now)."""
+    j = loop.answered()
+    if j is not None:
+        env.at(now, SEND, j)
+
+
+def sent_only(record: EngineRecord, sent: int) -> EngineRecord:
+    """The record of requests 0 .. sent − 1: the rest were never sent before the horizon."""
+    cut = {
+        name: getattr(record, name)[:sent]
+        for name in ("arrival", "start", "first_token", "end", "worker", "status", "retries")
+    }
+    for name in ("prompt_tokens", "output_tokens"):
+        values = getattr(record, name)
+        cut[name] = None if values is None else values[:sent]
+    return replace(record, **cut)

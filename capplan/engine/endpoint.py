@@ -9,6 +9,7 @@ Per-request results are written straight into numpy arrays.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
 
@@ -55,7 +56,7 @@ __all__ = [
     "EngineRecord",
 ]
 
-MILESTONE, RETRY = 0, 1  # calendar event kinds
+MILESTONE, RETRY, SEND = 0, 1, 2  # calendar event kinds
 READY, DRAINING = State.READY, State.DRAINING
 EPS = 1e-9  # virtual-time tolerance when popping milestones that are due
 
@@ -101,6 +102,8 @@ class Endpoint(Pool):
         self.skip_idle = True  # False: tick every period (the reference engine.idle is tested on)
         self.timeline: list[tuple[float, ...]] = []
         self.timeline_wanted = True  # a streamed run (engine.stream) keeps no timeline
+        # A closed loop's clients (engine.closed) learn every final answer through this.
+        self.on_final: Callable[[int, float], None] | None = None
 
         # Bound once: the hot loop calls this for every request.
         self.arrive = self._arrive_async if cfg.is_async else self._arrive_sync
@@ -154,6 +157,8 @@ class Endpoint(Pool):
         if tries > cfg.max_retries or now - self.arrival_list[i] >= cfg.gateway_timeout_s:
             self.status[i] = failure
             self.end[i] = now
+            if self.on_final is not None:
+                self.on_final(i, now)
             return
         self.retries[i] = tries
         # tenacity wait_exponential(multiplier 1, min, max, exp_base): base ** (attempt - 1).
@@ -244,11 +249,41 @@ class Endpoint(Pool):
             if now - self.arrival_list[i] >= expiry:
                 self.status[i] = EXPIRED
                 self.end[i] = self.arrival_list[i] + expiry
+                if self.on_final is not None:  # the client learns it now, when it is found
+                    self.on_final(i, now)
                 continue
             self._admit(w, i, now)
 
     def on_retry(self, i: int, _tag: int) -> None:
         self.attempt(i, 0)
+
+    def close_loop(self, on_final: Callable[[int, float], None]) -> None:
+        """Tell `on_final(i, now)` of every final answer (a closed loop's clients).
+
+        The processor-sharing milestone is wrapped rather than changed, so open-loop
+        runs keep their hot path as it is; the llm path and the failure paths call
+        `on_final` themselves.
+        """
+        self.on_final = on_final
+        if self.llm is None:
+            self.on_milestone = self._on_milestone_closed  # type: ignore[method-assign]
+
+    def _on_milestone_closed(self, w: Worker, gen: int) -> None:
+        if gen != w.gen:
+            return
+        serving = [i for _, kind, i in w.jobs if kind == FINISH]
+        Endpoint.on_milestone(self, w, gen)
+        now, status = self.env._now, self.status
+        for i in serving:
+            if status[i] != PENDING:
+                self.on_final(i, now)  # type: ignore[misc]
+
+    def on_send(self, i: int, _tag: int) -> None:
+        """A closed loop's client sends request i now (its arrival time is set here)."""
+        now = self.env._now
+        self.arrival[i] = now
+        self.arrival_list[i] = now
+        self.arrive(i)
 
     # ------------------------------------------------------------ lifecycle hooks
     def _on_ready(self, w: Worker) -> None:
@@ -270,6 +305,8 @@ class Endpoint(Pool):
         for i in unfinished:
             if self.ft_work is not None and not np.isnan(self.first_token[i]):
                 self.status[i], self.end[i] = REJECTED_503, now
+                if self.on_final is not None:
+                    self.on_final(i, now)
                 continue
             self.start[i] = self.first_token[i] = np.nan
             self.worker_of[i] = -1
@@ -284,6 +321,8 @@ class Endpoint(Pool):
             return
         for i in unfinished:
             self.status[i], self.end[i] = REJECTED_503, now
+            if self.on_final is not None:
+                self.on_final(i, now)
 
     def _evict(self, w: Worker, now: float) -> list[int]:
         """Take every unfinished request off w; returns them, oldest index first."""

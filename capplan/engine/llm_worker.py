@@ -97,6 +97,8 @@ class LlmRequests:
         for i in done:
             ep.end[i] = now
             ep.status[i] = OK
+            if ep.on_final is not None:
+                ep.on_final(i, now)
         ep.busy.change(now, -len(done))
         w.catch_up(now)
         w.k -= len(done)

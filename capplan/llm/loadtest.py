@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 
+from capplan.engine.closed import ClosedLoop
 from capplan.llm.batch import INF, LlmParams, LlmWorker
 
 Mode = Literal["burst", "closed", "poisson"]
@@ -89,9 +90,10 @@ def _replay(
     worker = LlmWorker(params, prompt.astype(float).tolist(), output.astype(float).tolist(), first)
     times = arrival.astype(float).tolist()
     nxt = 0  # next request to send
-    pending = clients if closed else n  # requests that may be sent now or on schedule
+    loop = ClosedLoop(clients, n) if closed else None
     while True:
-        t_arr = times[nxt] if nxt < n and (not closed or nxt < pending) else INF
+        pending = loop.sent if loop is not None else n  # known arrival times
+        t_arr = times[nxt] if nxt < pending else INF
         t_w = worker.next_time()
         if t_arr == INF and t_w == INF:
             break
@@ -103,9 +105,9 @@ def _replay(
             now = t_w
         for i in worker.step(now):
             end[i] = now
-            if closed and pending < n:
-                times[pending] = now  # the client sends its next request at once
-                pending += 1
+            j = loop.answered() if loop is not None else None
+            if j is not None:
+                times[j] = now  # the client sends its next request at once
     return LoadResult(
         np.asarray(times),
         np.asarray(first),

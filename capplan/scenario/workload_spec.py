@@ -13,7 +13,7 @@ from capplan.validation import field_error
 from capplan.workload import KINDS
 from capplan.workload.spans import check_spans
 
-WorkloadKind = Literal["poisson", "diurnal", "mmpp", "trace", "piecewise"]
+WorkloadKind = Literal["poisson", "diurnal", "mmpp", "trace", "piecewise", "closed"]
 
 
 class WorkloadSpec(Spec):
@@ -42,6 +42,8 @@ class WorkloadSpec(Spec):
     # identical replications are marked not confident).
     resample: Literal["none", "blocks"] = "blocks"
     block_s: float = Field(300.0, gt=0)  # trace: bootstrap block length (at most)
+    concurrency: int | None = Field(None, ge=1)  # closed: clients, each one request at a time
+    requests: int | None = Field(None, ge=1)  # closed: requests sent in total (or to the horizon)
     horizon_s: float | None = Field(None, gt=0)  # simulated time; default 3600 or the trace
     warmup_s: float = Field(0.0, ge=0)  # excluded from the summary
     context_tokens: Dist | None = None  # synthetic kinds: prompt tokens

@@ -7,6 +7,8 @@ One class per workload kind (`Kind` in `kind.py` is what each answers):
 - ``piecewise``: a step rate read from a ``time_s,rate`` CSV, by thinning (`piecewise.py`).
 - ``mmpp``: Markov-modulated Poisson, bursts between phases (`mmpp.py`).
 - ``trace``: replay of an Azure LLM inference trace, thinned or superposed (`trace.py`).
+- ``closed``: `concurrency` clients, each sending its next request when its last
+  is answered (`closed.py`); the engine sets the arrival times.
 
 Synthetic kinds draw token counts from the spec's ``context_tokens`` /
 ``generated_tokens`` distributions; when absent they are 1000 prompt tokens and
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from capplan.errors import CapplanError
+from capplan.workload.closed import Closed
 from capplan.workload.diurnal import Diurnal
 from capplan.workload.draws import (
     BIN_S,
@@ -46,7 +49,9 @@ from capplan.workload.trace_file import load_trace
 if TYPE_CHECKING:
     from capplan.scenario import WorkloadSpec
 
-KINDS: dict[str, type[Kind]] = {k.name: k for k in (Poisson, Diurnal, Mmpp, Trace, Piecewise)}
+KINDS: dict[str, type[Kind]] = {
+    k.name: k for k in (Poisson, Diurnal, Mmpp, Trace, Piecewise, Closed)
+}
 # Default of `[simulation] max_requests`: the most requests (summed over the
 # replications) a run may draw before it is refused as a likely mistake.
 DEFAULT_MAX_REQUESTS = 20_000_000.0

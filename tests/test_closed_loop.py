@@ -1,0 +1,208 @@
+"""`[workload] kind = "closed"`: clients that send their next request when the last is answered."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import REPO, make_case, t_interval
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from capplan.engine import EngineConfig
+from capplan.engine.records import OK, PENDING
+from capplan.errors import CapplanError
+from capplan.simulate import run_replication
+
+TOKENS = {
+    "context_tokens": {"distribution": "uniform", "low": 100, "high": 2000},
+    "generated_tokens": {"distribution": "exponential", "mean": 100},
+}
+LLM = {
+    "kind": "llm",
+    "prefill_tokens_per_s": 8000,
+    "decode_tokens_per_s": 50,
+    "batching_alpha": 0.02,
+    "overhead_s": 0.05,
+}
+LATENCY = {"kind": "latency", "distribution": "exponential", "mean_s": 2.0}
+
+
+def closed(clients: int, requests: int, horizon: float, **kw: object) -> dict[str, object]:
+    return {
+        "kind": "closed",
+        "concurrency": clients,
+        "requests": requests,
+        "horizon_s": horizon,
+        **TOKENS,
+        **kw,
+    }
+
+
+@pytest.mark.parametrize(
+    ("service", "endpoint_type", "clients"),
+    [(LLM, "STREAMING", 12), (LATENCY, "SYNC", 6)],
+)
+def test_littles_law(service: dict, endpoint_type: str, clients: int) -> None:
+    """Throughput × mean latency = the clients in the system (Little's law, L = λW).
+
+    In a closed loop with no think time every client always has one request out, so
+    L = C. λ and W are measured on the requests sent in [300 s, 1500 s) (all of them
+    answered before the 2,400-s horizon), per replication; the 99 % Student-t interval
+    over 8 replications must contain C.
+    """
+    case = make_case(
+        endpoint_type,
+        workload=closed(clients, 100_000, 2400.0),
+        service=service,
+        min_workers=2,
+        max_workers=2,
+        per_worker=4,
+        gpu_type="nvidia-ampere-a100e",
+    )
+    products = []
+    for rep in range(8):
+        _, rec = run_replication(case, rep)
+        window = (rec.arrival >= 300.0) & (rec.arrival < 1500.0)
+        assert (rec.status[window] == OK).all()
+        throughput = window.sum() / 1200.0
+        latency = float(np.mean(rec.end[window] - rec.arrival[window]))
+        products.append(throughput * latency)
+    lo, hi = t_interval(products, 0.99)
+    assert lo <= clients <= hi, (lo, hi, products)
+
+
+def test_request_count_and_horizon() -> None:
+    """`requests` in total when the horizon allows; else only what was sent by then."""
+    kw = {"service": LLM, "min_workers": 1, "max_workers": 1, "per_worker": 8}
+    kw["gpu_type"] = "nvidia-ampere-a100e"
+    summary, rec = run_replication(make_case("STREAMING", workload=closed(5, 300, 1e6), **kw), 0)
+    assert summary["requests"] == 300 == len(rec.arrival)
+    assert (rec.status == OK).all()
+    short_summary, short = run_replication(
+        make_case("STREAMING", workload=closed(5, 300, 60.0), **kw), 0
+    )
+    assert 5 <= len(short.arrival) < 300
+    assert short_summary["requests"] == len(short.arrival)
+    assert (short.arrival < 60.0).all()
+    assert (short.status == PENDING).sum() <= 5  # at most one per client at the horizon
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    clients=st.integers(1, 24),
+    requests=st.integers(1, 150),
+    workers=st.integers(1, 3),
+    limit=st.integers(1, 6),
+    horizon=st.sampled_from([30.0, 600.0]),
+    llm=st.booleans(),
+)
+def test_every_answer_sends_the_next_request(
+    clients: int, requests: int, workers: int, limit: int, horizon: float, llm: bool
+) -> None:
+    """No request lost, none sent twice, and 429s (limit below the clients) count as answers:
+    the sends after the first C are exactly the first answers, in time order; at most C
+    requests are ever out; the pool stays within its bounds."""
+    case = make_case(
+        "STREAMING" if llm else "SYNC",
+        workload=closed(clients, requests, horizon),
+        service={**(LLM if llm else LATENCY), "concurrency_limit": limit},
+        simulation={"max_retries": 1},
+        min_workers=1,
+        max_workers=workers,
+        per_worker=2,
+        gpu_type="nvidia-ampere-a100e",
+    )
+    _, rec = run_replication(case, 0)
+    sent = len(rec.arrival)
+    first = min(clients, requests)
+    assert first <= sent <= requests
+    assert (rec.arrival[:first] == 0.0).all()
+    answered = np.sort(rec.end[rec.status != PENDING])
+    # Each answer sends one request until all are sent.
+    assert sent == min(requests, first + len(answered))
+    np.testing.assert_array_equal(np.sort(rec.arrival[first:]), answered[: sent - first])
+    assert (rec.status == PENDING).sum() <= clients
+    events = np.concatenate([np.ones(sent), -np.ones(len(answered))])
+    times = np.concatenate([rec.arrival, answered])
+    order = np.lexsort((events, times))  # at equal times the answer comes first
+    assert np.cumsum(events[order]).max() <= clients
+    cfg = EngineConfig.from_case(case)
+    ready = rec.workers["ready_at"]
+    assert len(rec.workers["id"]) >= cfg.min_workers
+    for t in np.linspace(0.0, horizon, 7):
+        up = (ready <= t) & (rec.workers["stop_at"] > t)
+        assert up.sum() <= cfg.max_workers
+
+
+def test_loadtest_replayer_and_engine_agree_on_a_closed_loop() -> None:
+    """One static worker, no limit: the endpoint's closed loop is the load-test replayer's."""
+    import dataclasses
+
+    from capplan.engine import run_endpoint
+    from capplan.llm.batch import LlmParams
+    from capplan.llm.loadtest import run_load
+
+    rng = np.random.default_rng(5)
+    n = 300
+    prompt = rng.integers(10, 3000, n).astype(float)
+    output = rng.integers(1, 400, n).astype(float)
+    params = LlmParams(8000, 40, batching_alpha=0.05, overhead_s=0.05, max_num_seqs=8)
+    case = make_case("STREAMING", workload={"rate": 1}, service={**LLM}, per_worker=100)
+    cfg = dataclasses.replace(EngineConfig.from_case(case), llm=params, concurrency_limit=10**6)
+    zero = np.zeros(n)
+    rec = run_endpoint(
+        cfg, zero, zero + 1, zero, 1e7, np.random.default_rng(0), (prompt, output), clients=6
+    )
+    alone = run_load(params, prompt, output, "closed", 6)
+    np.testing.assert_allclose(rec.arrival, alone.arrival, rtol=1e-9)
+    np.testing.assert_allclose(rec.end, alone.end, rtol=1e-9)
+
+
+def test_token_lengths_from_a_trace_in_order() -> None:
+    from capplan.workload import generate
+    from capplan.workload.trace_file import load_trace
+
+    path = REPO / "scenarios" / "data" / "azure_llm_conv_2023.csv"
+    case = make_case(
+        "STREAMING",
+        workload={"kind": "closed", "concurrency": 3, "requests": 50, "path": str(path)},
+        service=LLM,
+    )
+    requests = generate(case.workload, 1)
+    _, context, generated = load_trace(path)
+    np.testing.assert_array_equal(requests.context_tokens, context[:50])
+    np.testing.assert_array_equal(requests.generated_tokens, np.maximum(generated[:50], 1))
+
+
+@pytest.mark.parametrize(
+    ("workload", "key"),
+    [
+        ({"kind": "closed", "requests": 10}, "concurrency"),
+        ({"kind": "closed", "concurrency": 2}, "requests"),
+        ({"kind": "closed", "concurrency": 0, "requests": 10}, "concurrency"),
+        ({"kind": "closed", "concurrency": 2, "requests": -1}, "requests"),
+    ],
+)
+def test_bad_closed_loop_names_the_key(workload: dict, key: str) -> None:
+    with pytest.raises(CapplanError, match=rf"workload.*{key}"):
+        make_case("SYNC", workload=workload)
+
+
+def test_closed_loop_on_async_is_one_clear_error() -> None:
+    case = make_case("ASYNC", workload=closed(2, 10, 100.0))
+    with pytest.raises(CapplanError, match=r"^workload\.kind: 'closed' needs a SYNC"):
+        run_replication(case, 0)
+
+
+def test_scenario_example_and_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    """scenarios/loadtest.toml runs as shipped; recommend refuses it in one line, exit 2."""
+    from capplan.cli import main
+
+    scenario = str(REPO / "scenarios" / "loadtest.toml")
+    assert main(["simulate", scenario, "--json", "-q"]) == 0
+    out, _ = capsys.readouterr()
+    assert '"requests": 2000' in out
+    assert main(["recommend", scenario]) == 2
+    out, err = capsys.readouterr()
+    assert "workload.kind: 'closed' has no arrival rate" in out + err
+    assert "Traceback" not in out + err
