@@ -100,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     case = apply_overrides(scenario, overrides).cases()[0]
     print(f"each task ships {len(pickle.dumps((case, 0, False)))} bytes (case, replication)")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    batch = "a whole recommend" if args.recommend else f"{args.replications} replications"
     print(
-        f"{scenario.name}: {args.replications} replications of "
+        f"{scenario.name}: {batch} of "
         f"{', '.join(scenario.template_names)}; {default_workers()} cores, "
         f"load average {load:.2f}, Python {sys.version.split()[0]}"
     )
