@@ -113,3 +113,58 @@ def check_requests_fit(kv_tokens: float, prompt_plus_output: float) -> None:
             f"service.kv_cache_tokens: {kv_tokens:,.0f} tokens per worker cannot hold one request "
             f"of {prompt_plus_output:,.0f} tokens (prompt + output); give more memory or GPUs"
         )
+
+
+def engine_limits(spec: ServiceSpec, gpu_type: str | None, gpus: int) -> dict[str, float | int]:
+    """The llm kind's per-worker limits of one configuration, for the planner's documents:
+    kv_cache_tokens (omitted when unbounded) and max_num_seqs; {} for other kinds."""
+    if spec.kind != "llm":
+        return {}
+    limits: dict[str, float | int] = {"max_num_seqs": spec.max_num_seqs}
+    tokens = worker_kv_tokens(spec, gpu_type, max(gpus, 1))
+    if tokens < INF:
+        limits["kv_cache_tokens"] = float(int(tokens))  # whole tokens
+    return limits
+
+
+# Where the roofline efficiencies come from (capplan.llm.card's docstring has the arithmetic).
+EFFICIENCY_SOURCES = {
+    "decode": (
+        "vLLM 0.10.1.1, Qwen2-7B-Instruct on one A100 80GB, one request alone at TPOT "
+        "11.75 ms = 0.64 of peak bandwidth (github.com/dennislee22/vLLM-benchmarking, Test 5)"
+    ),
+    "prefill": (
+        "the same run's burst of 100 × 1,024-token prompts, about 12,900 prompt tokens/s "
+        "= 0.63 of peak FP16 FLOPS"
+    ),
+}
+
+
+def roofline_assumptions(spec: ServiceSpec) -> list[str]:
+    """One sentence per speed the roofline supplied (the scenario gave none): its
+    efficiency, labelled an assumption, with its source. [] when both were given."""
+    if spec.kind != "llm" or spec.model is None or spec.reference_gpu is None:
+        return []
+    prefill, decode = roofline_speeds(
+        spec.model,
+        spec.reference_gpu,
+        spec.reference_gpus or 1,
+        decode_efficiency=spec.decode_efficiency,
+        prefill_efficiency=spec.prefill_efficiency,
+    )
+    out = []
+    if spec.decode_tokens_per_s == decode:
+        out.append(
+            f"Decode efficiency {spec.decode_efficiency:g} (assumption): one sequence decodes "
+            f"at memory bandwidth × {spec.decode_efficiency:g} / weight bytes "
+            f"({decode:,.0f} tokens/s on {spec.reference_gpu}); source: "
+            f"{EFFICIENCY_SOURCES['decode']}."
+        )
+    if spec.prefill_tokens_per_s == prefill:
+        out.append(
+            f"Prefill efficiency {spec.prefill_efficiency:g} (assumption): prefill runs at "
+            f"FP16 FLOPS × {spec.prefill_efficiency:g} / (2 × parameters) "
+            f"({prefill:,.0f} tokens/s on {spec.reference_gpu}); source: "
+            f"{EFFICIENCY_SOURCES['prefill']}."
+        )
+    return out

@@ -12,6 +12,7 @@ from capplan.analytic import (
     Screen,
     work_sample,
 )
+from capplan.llm.profile import engine_limits
 from capplan.metrics import combine
 from capplan.planner.config import (
     HOURS_PER_MONTH,
@@ -48,6 +49,7 @@ def describe(case: Case, cfg: Config, runs: Sequence[dict], traffic: float = 1.0
     cost = metrics["cost_per_hour"]
     return {
         **cfg.knobs(),
+        **engine_limits(case.service, cfg.gpu_type or None, cfg.gpus),
         "metrics": metrics,
         "cost_per_hour": cost,
         "cost_per_month": cost * HOURS_PER_MONTH,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from capplan.hardware import GPU_CATALOG, HOURS_PER_MONTH, TENSOR_PARALLEL_EFFICIENCY
+from capplan.llm.profile import roofline_assumptions
 from capplan.planner.recommendation import Recommendation
 from capplan.report.blocks import Block, Bullets, Heading, Paragraph, Table
 from capplan.report.text import gpu_rows, num, price_text
@@ -107,10 +108,11 @@ def _autoscaler_text(scenario: Scenario) -> str:
 
 
 def _service_text(s: ServiceSpec) -> str:
-    if s.kind == "tokens":
+    if s.kind in ("tokens", "llm"):
+        model = "token-based" if s.kind == "tokens" else "LLM serving engine (one per worker)"
         figures = (
-            f"token-based: prefill {s.prefill_tokens_per_s:g} tokens/s, decode "
-            f"{s.decode_tokens_per_s:g} tokens/s, overhead {s.overhead_s:g} s per request"
+            f"{model}: prefill {s.prefill_tokens_per_s:,.6g} tokens/s, decode "
+            f"{s.decode_tokens_per_s:,.6g} tokens/s, overhead {s.overhead_s:g} s per request"
         )
     else:
         figures = f"latency-based: {s.latency_dist().describe()} s per request"
@@ -148,6 +150,23 @@ def case_assumptions(case: Case) -> list[Block]:
                 "counts fit).",
                 f"SLO: {targets or 'no latency target'}; error rate ≤ {slo.max_error_rate:.2%}; "
                 f"confidence {slo.confidence:g}.",
+                *_engine_assumptions(s),
             )
         ),
+    ]
+
+
+def _engine_assumptions(s: ServiceSpec) -> list[str]:
+    """The llm kind: the engine's limits and the roofline efficiencies, when used."""
+    if s.kind != "llm":
+        return []
+    kv = (
+        f"{s.kv_cache_tokens:,.0f} tokens per worker (given)"
+        if s.kv_cache_tokens is not None
+        else "from the model card for each GPU type (in each configuration's table)"
+    )
+    return [
+        f"Serving engine: max_num_seqs {s.max_num_seqs}; KV cache {kv}; admission "
+        f"'{s.kv_admission}'; chunked prefill budget {s.max_num_batched_tokens} tokens.",
+        *roofline_assumptions(s),
     ]

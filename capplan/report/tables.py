@@ -70,12 +70,26 @@ def _cells(cfg: Evidence | BestAchievable | None) -> list[str]:
 
 def config_table(doc: Recommendation) -> Table:
     """Current, rule of thumb and the recommendation (else the best achievable), side by
-    side: the rows CONFIG_ROWS, one column each."""
+    side: the rows CONFIG_ROWS, one column each; for the llm service kind, also each
+    configuration's KV cache and batch limit per worker."""
     label, cfg = doc.chosen()
     columns = [("current", doc.current), ("rule of thumb", doc.rule_of_thumb), (label, cfg)]
     cells = [_cells(c) for _, c in columns]
     rows = tuple((name, *(c[i] for c in cells)) for i, name in enumerate(CONFIG_ROWS))
+    if any(_engine(c) for _, c in columns):
+        rows += tuple(
+            (name, *(_engine(c).get(key, "–") for _, c in columns))
+            for name, key in (("KV cache tokens / worker", "kv"), ("max_num_seqs", "seqs"))
+        )
     return Table(("", *(name for name, _ in columns)), rows)
+
+
+def _engine(cfg: Knobs | Alternative | None) -> dict[str, str]:
+    """The llm serving engine's limits of a configuration, as text ({} for other kinds)."""
+    if cfg is None or cfg.max_num_seqs is None:
+        return {}
+    kv = "unbounded" if cfg.kv_cache_tokens is None else f"{cfg.kv_cache_tokens:,.0f}"
+    return {"kv": kv, "seqs": str(cfg.max_num_seqs)}
 
 
 def alternatives_table(doc: Recommendation) -> Table | Paragraph:
@@ -88,6 +102,9 @@ def alternatives_table(doc: Recommendation) -> Table | Paragraph:
         note = a.note
         if not has and a.lower_bound_cost_per_hour is not None:
             note += f" (proven lower bound {dollars(a.lower_bound_cost_per_hour)}/h)"
+        engine = _engine(a)
+        if engine:
+            note = f"KV cache {engine['kv']} tokens, max_num_seqs {engine['seqs']}; {note}"
         rows.append(
             (
                 gpu_text(a),
