@@ -18,12 +18,13 @@ per_worker of the scenario's grid) under the planner's own rule
 cheapest first on replications 1..R. It prints planner cost / the cheapest grid
 configuration that passes (target <= 1.02) and the simulations each needed.
 
-    python benchmarks/planner.py --exhaustive [--scenario NAME ...] [--workers N]
+    python benchmarks/planner.py --exhaustive [--scenario NAME ...] [--workers N] [--set K=V]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import time
@@ -61,7 +62,7 @@ GRID_TARGET = 1.02
 GRID_MARGIN = 0.1
 
 
-def exhaustive(names: list[str], workers: int) -> int:
+def exhaustive(names: list[str], workers: int, sets: dict[str, Any] | None = None) -> int:
     """Planner against the whole grid on each bundled scenario (see the module doc)."""
     from capplan.planner.bound import gpu_options
     from capplan.planner.config import workers_floor
@@ -74,6 +75,9 @@ def exhaustive(names: list[str], workers: int) -> int:
     worst = 0.0
     for name in names:
         scen = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+        if sets:
+            scen = apply_overrides(scen, sets)
+            print(f"overrides {sets}")
         started = time.perf_counter()
         (doc,) = [d.model_dump() for d in recommend(scen, workers=workers)]
         rec, case = doc["recommended"], scen.case(doc["template"])
@@ -121,10 +125,18 @@ def main() -> int:
         action="append",
         help="with --exhaustive: a bundled scenario name (default: every one)",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="with --exhaustive: a scenario override, as capplan's --set (JSON value)",
+    )
     args = parser.parse_args()
     if args.exhaustive:
         names = args.scenario or sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml"))
-        return exhaustive(names, args.workers)
+        sets = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+        return exhaustive(names, args.workers, sets)
 
     scen = apply_overrides(load_scenario(SCENARIO), {"planner.gpu_types": list(GPU_TYPES)})
     started = time.perf_counter()

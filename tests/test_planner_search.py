@@ -220,3 +220,30 @@ def test_a_bump_raises_max_workers_as_well_as_min_workers() -> None:
         Config(A10, 1, 1, 5, 4),
     ]
     assert neighbours(Config(A10, 1, 3, 10, 4), cap=10, grid=None) == [Config(A10, 1, 4, 10, 4)]
+
+
+def test_confirmation_rounds_go_cheapest_first_and_stop_when_nothing_can_beat_the_best() -> None:
+    from capplan.planner.confirmation import Queue, _batch
+
+    a = [Config(A10, 1, 0, x, 4) for x in range(1, 6)]
+    t4 = [Config("nvidia-tesla-t4", 1, 0, x, 4) for x in range(1, 3)]
+    queues = {A10: Queue(), "nvidia-tesla-t4": Queue()}
+    for n, c in enumerate(a):
+        queues[A10].push(c, 1.0 + n)
+    for n, c in enumerate(t4):
+        queues["nvidia-tesla-t4"].push(c, 1.5 + n)
+    # The GPU type with the cheapest pass confirms three; the other its best.
+    assert _batch(queues, confirm_top=3, max_bumps=8) == [*a[:3], t4[0]]
+    # The T4 confirmed at 1.6: only the A10's passes cheaper than that are worth a round.
+    queues["nvidia-tesla-t4"].best = {"cost_per_hour": 1.6, **t4[0].knobs()}
+    queues[A10].push(Config(A10, 1, 1, 2, 4), 1.55)  # a bump explored after a failure
+    assert _batch(queues, confirm_top=3, max_bumps=8) == [Config(A10, 1, 1, 2, 4)]
+    # Say that failed: nothing on the A10 is confirmed yet, so its next pass is tried
+    # (the document's alternative on that GPU type), one per round.
+    assert _batch(queues, confirm_top=3, max_bumps=8) == [a[3]]
+    queues[A10].best = {"cost_per_hour": 4.0, **a[3].knobs()}
+    assert _batch(queues, confirm_top=3, max_bumps=8) == []
+    # After max_bumps rounds a GPU type stops, confirmed or not.
+    late = Queue(rounds=3)
+    late.push(a[0], 1.0)
+    assert _batch({A10: late}, confirm_top=3, max_bumps=2) == []

@@ -141,8 +141,10 @@ def _batch(queues: dict[str, Queue], confirm_top: int, max_bumps: int) -> list[C
     batch = []
     for g, q in sorted(active.items()):
         n = confirm_top if g == lead else 1
-        limit = min(overall, q.best["cost_per_hour"]) if q.best else math.inf
-        take = [c for c, cost in q.todo[:n] if cost < limit or q.best is None]
+        limit = min(overall, q.best["cost_per_hour"]) if q.best else overall
+        # Only passes that could beat the best confirmed; a GPU type with nothing
+        # confirmed yet still tries its cheapest (the document's alternative).
+        take = [c for c, cost in q.todo[:n] if cost < limit] or [q.todo[0][0]]
         q.todo = q.todo[len(take) :]
         q.rounds += 1
         batch.extend(take)
