@@ -46,8 +46,10 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
     statics = static_stage(explore, cands, cap, runner, search, floor)
     finals = autoscaled_stage(explore, cands, statics, cap, runner, search, floor)
     explored = search.simulations
+    # Bumps are explored where the finals were, so the queue orders like with like.
+    options = confirm_options(case, cands, scenario.planner)
     recommended, confirmed, failed = confirm(
-        case, finals, reps, cap, runner, search, **confirm_options(case, cands, scenario.planner)
+        case, finals, reps, cap, runner, search, explore_case=explore, **options
     )
 
     current = evaluate(runner, case, [current_config(case)], reps)[0]
