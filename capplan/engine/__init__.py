@@ -6,7 +6,6 @@ times and work, and random streams in; an EngineRecord of numpy arrays out.
 
 from __future__ import annotations
 
-import gc
 from dataclasses import replace
 
 import numpy as np
@@ -16,8 +15,7 @@ from capplan.engine.closed import ClosedLoop
 from capplan.engine.config import EngineConfig
 from capplan.engine.endpoint import SEND, Endpoint
 from capplan.engine.records import STATUS_NAMES, TIMELINE_COLUMNS, EngineRecord
-from capplan.policies import make_autoscaler
-from capplan.policies.base import Bounds
+from capplan.engine.setup import start_endpoint, without_cycle_collector
 
 __all__ = [
     "STATUS_NAMES",
@@ -63,8 +61,6 @@ def run_endpoint(
         tokens,
         fault_rng,
     )
-    bounds = Bounds(cfg.min_workers, cfg.max_workers, cfg.per_worker)
-    autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds, cfg.autoscaler_params)
     endpoint.skip_idle = skip_idle
     arrivals = endpoint.arrival_list
     loop = None
@@ -75,22 +71,14 @@ def run_endpoint(
         arrivals = []  # sends come through the calendar, as answers do
         for i in loop.first():
             env.at(0.0, SEND, i)
-    endpoint.boot()
-    env.process(endpoint.control(autoscaler))
-    # The run allocates millions of short-lived tuples and no reference cycles:
-    # the cyclic collector would only rescan them. Restored even on error.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    start_endpoint(endpoint, cfg)
+    with without_cycle_collector():
         env.run_merged(
             arrivals,
             endpoint.arrive,
             (endpoint.on_milestone, endpoint.on_retry, endpoint.on_send),
             until=horizon,
         )
-    finally:
-        if was_enabled:
-            gc.enable()
     record = endpoint.finish(horizon)
     return record if loop is None else sent_only(record, loop.sent)
 

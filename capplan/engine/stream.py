@@ -15,7 +15,6 @@ Memory is O(chunk + requests in the system + workers).
 
 from __future__ import annotations
 
-import gc
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
@@ -26,8 +25,7 @@ from capplan.engine.clock import MergedEnvironment
 from capplan.engine.config import EngineConfig
 from capplan.engine.endpoint import RETRY, Endpoint
 from capplan.engine.records import PENDING, EngineRecord
-from capplan.policies import make_autoscaler
-from capplan.policies.base import Bounds
+from capplan.engine.setup import start_endpoint, without_cycle_collector
 
 # Consecutive arrivals: (arrival, work, first-token work, output tokens, prompt tokens).
 # The last three may be None: first tokens for STREAMING only, output tokens for
@@ -74,13 +72,8 @@ def run_endpoint_stream(
     # Output tokens ride along with the requests so the sink can tally TPOT.
     endpoint.stream_tokens = first[3]  # type: ignore[attr-defined]
     del first, tokens  # the endpoint holds what it needs; a chunk is a view of a whole window
-    bounds = Bounds(cfg.min_workers, cfg.max_workers, cfg.per_worker)
-    autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds, cfg.autoscaler_params)
-    endpoint.boot()
-    env.process(endpoint.control(autoscaler))
-    was_enabled = gc.isenabled()
-    gc.disable()  # as in run_endpoint: no reference cycles, millions of short-lived tuples
-    try:
+    start_endpoint(endpoint, cfg)
+    with without_cycle_collector():
         env.run_merged(
             endpoint.arrival_list,
             endpoint.arrive,
@@ -88,9 +81,6 @@ def run_endpoint_stream(
             until=horizon,
             refill=lambda i: _refill(endpoint, chunks, i, sink),
         )
-    finally:
-        if was_enabled:
-            gc.enable()
     record = endpoint.finish(horizon)
     sink(
         record.arrival,
