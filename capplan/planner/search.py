@@ -39,13 +39,7 @@ def smallest_passing(passes: Callable[[int], bool], lo: int, hi: int, guess: int
                 ok = probe
                 break
             fail = probe
-    while ok - fail > 1:
-        mid = (ok + fail) // 2
-        if passes(mid):
-            ok = mid
-        else:
-            fail = mid
-    return ok
+    return bisect_threshold(passes, fail, ok)
 
 
 def smallest_passing_from(
@@ -75,6 +69,12 @@ def smallest_passing_from(
                 ok = probe
                 break
             fail, step = probe, 2 * step
+    return bisect_threshold(passes, fail, ok)
+
+
+def bisect_threshold(passes: Callable[[int], bool], fail: int, ok: int) -> int:
+    """Smallest n in (fail, ok] with passes(n), given that fail fails (or is below the
+    range) and ok passes, assuming monotone."""
     while ok - fail > 1:
         mid = (ok + fail) // 2
         if passes(mid):
