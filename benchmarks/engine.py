@@ -10,7 +10,8 @@
 Speed: a static M/M/4 pool (lambda 3.2, mu 1, ASYNC, per_worker 1) for 200,000
 requests through capplan's engine with the Launch autoscaler loop running
 (min = max = 4, so the celery autoscaler ticks every 3 s but never changes the
-pool), and through the peers in ../shared/bench/peers.py — a bare heapq loop,
+pool), and through the peers in shared/bench/peers.py beside the repository (or beside
+a folder that holds it) — a bare heapq loop,
 idiomatic SimPy and Ciw — in this same process, on the same draws. This
 machine is shared and noisy, so the ratios matter, not the absolute rates.
 """
@@ -29,7 +30,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-PEERS = ROOT.parent / "shared" / "bench" / "peers.py"
+# The shared folder beside the repository, or beside a folder holding it (a worktree).
+PEERS = next(
+    (p / "shared" / "bench" / "peers.py" for p in ROOT.parents if (p / "shared").is_dir()),
+    ROOT.parent / "shared" / "bench" / "peers.py",
+)
 
 
 def load_peers():

@@ -1,11 +1,14 @@
-"""The control loop's jump over idle ticks (capplan.engine.idle) changes no result.
+"""The control loop's jump over idle ticks (capplan.engine.idle) changes no result,
+nor does a fixed pool's loop that keeps the timeline without deciding (capplan.engine.fixed).
 
 Every generated endpoint (all four types, min_workers 0 and >= 1, the static pool,
 pod failures, sparse traces: bursts separated by gaps longer than every settle
 time) is run twice, once ticking every period (`skip_idle=False`) and once
 jumping; requests, workers, summary, cost and the timeline as a step function
 must be byte-identical. A trace of two requests three years apart must then run
-in seconds, in little memory.
+in seconds, in little memory. Generated fixed pools (min_workers == max_workers,
+pod failures included) are run with and without their policy, and must match byte
+for byte, timeline rows included.
 """
 
 from __future__ import annotations
@@ -25,8 +28,19 @@ from hypothesis import strategies as st
 from capplan.engine import TIMELINE_COLUMNS, EngineConfig, EngineRecord, run_endpoint
 from capplan.engine.idle import ticks_to_wake
 from capplan.metrics import summarize
-from capplan.policies.base import AutoscalerParams, Bounds
+from capplan.policies import make_autoscaler
+from capplan.policies.base import (
+    POD_PENDING,
+    POD_READY,
+    AutoscalerParams,
+    Bounds,
+    Observation,
+    PodView,
+)
+from capplan.policies.celery import CeleryAutoscaler
+from capplan.policies.hpa import HpaAutoscaler
 from capplan.policies.keda import KedaAutoscaler
+from capplan.policies.static import StaticAutoscaler
 
 SETTINGS = settings(
     max_examples=60,
@@ -88,12 +102,20 @@ def sparse_traces(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, float]:
     return np.asarray(arrivals), np.asarray(work), horizon
 
 
-def engine(cfg: EngineConfig, trace: tuple, skip_idle: bool) -> EngineRecord:
+def engine(cfg: EngineConfig, trace: tuple, skip_idle: bool, hold: bool = True) -> EngineRecord:
     arrival, work, horizon = trace
     first = work * 0.1 if cfg.endpoint_type == "STREAMING" else None
     rng, faults = np.random.default_rng(7), np.random.default_rng(11)
     return run_endpoint(
-        cfg, arrival, work, first, horizon, rng, fault_rng=faults, skip_idle=skip_idle
+        cfg,
+        arrival,
+        work,
+        first,
+        horizon,
+        rng,
+        fault_rng=faults,
+        skip_idle=skip_idle,
+        hold_fixed=hold,
     )
 
 
@@ -270,3 +292,146 @@ def test_a_burst_right_after_a_jump_sees_the_same_metric_window() -> None:
     arrival = np.array([5407.62] * 5 + [5437.62, 5467.62])
     trace = (arrival, np.array([3.0, 16, 15, 15, 8, 1, 1]), 5468.62)
     assert_same_run(engine(cfg, trace, True), engine(cfg, trace, False), streaming=False)
+
+
+# ---------------------------------------------------------------- fixed pools
+@st.composite
+def fixed_configs(draw: st.DrawFn) -> EngineConfig:
+    """A generated endpoint with min_workers == max_workers (0 included: KEDA), policy
+    constants off their defaults (periods that are not whole seconds, behavior HPA) and
+    pod failures often enough to hit a busy pool."""
+    cfg = draw(configs())
+    m = draw(st.integers(0, 3))
+    params = AutoscalerParams(
+        hpa_behavior_policies=draw(st.booleans()),
+        celery_period_s=draw(st.sampled_from([3.0, 2.5])),
+        keda_polling_interval_s=draw(st.sampled_from([5.0, 7.5])),
+    )
+    mtbf = draw(st.sampled_from([math.inf, 120.0, 900.0, 7200.0]))
+    return dataclasses.replace(
+        cfg, min_workers=m, max_workers=m, autoscaler_params=params, worker_mtbf_s=mtbf
+    )
+
+
+@st.composite
+def busy_traces(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, float]:
+    """Poisson arrivals for up to 10 minutes, from light load to overload."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    rate = draw(st.sampled_from([0.3, 1.0, 3.0]))
+    arrival = np.cumsum(rng.exponential(1 / rate, int(rate * 600)))
+    arrival = arrival[arrival < draw(st.sampled_from([60.0, 600.0]))]
+    return (
+        arrival,
+        rng.exponential(1.0, len(arrival)),
+        float(arrival[-1] if len(arrival) else 0) + 30,
+    )
+
+
+def assert_identical(a: EngineRecord, b: EngineRecord) -> None:
+    """Every array of the two records byte for byte, the timeline's rows included."""
+    for field in dataclasses.fields(EngineRecord):
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        if isinstance(x, dict):
+            assert x.keys() == y.keys()
+            for key in x:
+                assert x[key].tobytes() == y[key].tobytes(), f"workers.{key}"
+        elif isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and x.shape == y.shape, field.name
+            assert x.tobytes() == y.tobytes(), field.name
+        else:
+            assert x == y, field.name
+
+
+@SETTINGS
+@given(cfg=fixed_configs(), trace=st.one_of(busy_traces(), sparse_traces()))
+def test_a_fixed_pool_without_decisions_changes_nothing(cfg: EngineConfig, trace: tuple) -> None:
+    streaming = cfg.endpoint_type == "STREAMING"
+    for skip_idle in (True, False):
+        deciding = engine(cfg, trace, skip_idle, hold=False)
+        holding = engine(cfg, trace, skip_idle, hold=True)
+        assert_identical(holding, deciding)
+        for warmup in (0.0, deciding.horizon / 3):
+            assert same_values(
+                summarize(holding, warmup, streaming), summarize(deciding, warmup, streaming)
+            )
+
+
+def test_a_fixed_pool_with_failures_is_compared_while_a_replacement_starts() -> None:
+    """The generated cases above do reach a failed pod's replacement starting (the pool
+    then has a pending pod): here one is shown, so that test cannot pass vacuously."""
+    cfg = EngineConfig.from_case(
+        make_case(
+            "ASYNC",
+            workload={"kind": "poisson", "rate": 1.0, "horizon_s": 100},
+            min_workers=2,
+            max_workers=2,
+        )
+    )
+    cfg = dataclasses.replace(cfg, worker_mtbf_s=300.0)
+    rng = np.random.default_rng(5)
+    arrival = np.cumsum(rng.exponential(1.0, 1500))
+    trace = (arrival, rng.exponential(1.5, 1500), float(arrival[-1]) + 10)
+    holding = engine(cfg, trace, True, hold=True)
+    assert_identical(holding, engine(cfg, trace, True, hold=False))
+    assert np.isfinite(holding.workers["failed_at"]).sum() >= 2
+    starting = TIMELINE_COLUMNS.index("starting")
+    assert holding.timeline[:, starting].max() >= 1
+
+
+@pytest.mark.parametrize("etype", ["SYNC", "ASYNC"])
+def test_a_fixed_pool_runs_no_policy(etype: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path is taken: no policy is asked anything in a fixed pool."""
+
+    def refuse(*_: object) -> int:
+        raise AssertionError("a fixed pool consulted its policy")
+
+    for policy in (CeleryAutoscaler, HpaAutoscaler, KedaAutoscaler):
+        monkeypatch.setattr(policy, "decide", refuse)
+    cfg = EngineConfig.from_case(
+        make_case(etype, workload={"kind": "poisson", "rate": 1.0}, min_workers=2, max_workers=2)
+    )
+    trace = (np.arange(1.0, 200.0), np.ones(199), 300.0)
+    rec = engine(cfg, trace, True)
+    assert len(rec.timeline) >= 300 // 15  # the ticks' rows are still there
+    with pytest.raises(AssertionError, match="consulted"):
+        engine(cfg, trace, True, hold=False)
+
+
+def policies(m: int, params: AutoscalerParams) -> list[Any]:
+    bounds = Bounds(m, m, 2)
+    launch = [make_autoscaler("launch", etype, bounds, params) for etype in ("SYNC", "ASYNC")]
+    return [*launch, HpaAutoscaler(bounds, params), StaticAutoscaler(bounds, params)]
+
+
+@given(
+    m=st.integers(0, 5),
+    behavior=st.booleans(),
+    steps=st.lists(
+        st.tuples(
+            st.floats(0.0, 400.0),  # time since the last tick
+            st.integers(0, 40),  # in flight
+            st.integers(0, 40),  # queued
+            st.floats(0.0, 1e5),  # area growth
+            st.integers(0, 5),  # how many of the m pods are pending (a replacement)
+            st.booleans(),  # a request just arrived
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+)
+def test_every_policy_decides_m_when_min_equals_max(
+    m: int, behavior: bool, steps: list[tuple[float, int, int, float, int, bool]]
+) -> None:
+    """Point 1 of capplan.engine.fixed: whatever it observes, with min == max == m and the
+    spec at m, every policy answers m."""
+    for policy in policies(m, AutoscalerParams(hpa_behavior_policies=behavior)):
+        now = area = 0.0
+        last = None
+        for gap, in_flight, queued, grow, pending, arrived in steps:
+            now, area = now + gap, area + grow
+            last = now if arrived else last
+            pending = min(pending, m)
+            pods = tuple(PodView(j, POD_PENDING, 0.0, math.inf) for j in range(pending))
+            pods += tuple(PodView(j, POD_READY, area / max(m, 1), 0.0) for j in range(pending, m))
+            obs = Observation(now, m, m - pending, in_flight, area, queued, last, pods)
+            assert policy.decide(obs) == m

@@ -37,6 +37,7 @@ def run_endpoint(
     fault_rng: np.random.Generator | None = None,
     skip_idle: bool = True,
     clients: int | None = None,
+    hold_fixed: bool = True,
 ) -> EngineRecord:
     """Simulate one endpoint configuration from t = 0 to `horizon`.
 
@@ -45,6 +46,8 @@ def run_endpoint(
     and the record carries them for TPOT and requests.csv.
     skip_idle=False makes the control loop tick every period even at a fixed point
     (same results, `capplan.engine.idle`; for tests and comparisons).
+    hold_fixed=False runs the policy at every tick of a fixed pool (min_workers ==
+    max_workers) too (same results, `capplan.engine.fixed`; for tests and comparisons).
     clients: a closed loop (`capplan.engine.closed`) of that many clients; `arrival`
     is then ignored and the record holds only the requests sent before the horizon,
     with the times they were sent.
@@ -62,6 +65,7 @@ def run_endpoint(
         fault_rng,
     )
     endpoint.skip_idle = skip_idle
+    endpoint.hold_fixed = hold_fixed
     arrivals = endpoint.arrival_list
     loop = None
     if clients is not None:

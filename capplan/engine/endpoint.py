@@ -100,6 +100,7 @@ class Endpoint(Pool):
         self.last_arrival: float | None = None
         self.changed_at = 0.0  # last worker state or replica change (engine.idle reads it)
         self.skip_idle = True  # False: tick every period (the reference engine.idle is tested on)
+        self.hold_fixed = True  # False: a fixed pool runs its policy (engine.fixed's reference)
         self.timeline: list[tuple[float, ...]] = []
         self.timeline_wanted = True  # a streamed run (engine.stream) keeps no timeline
         # A closed loop's clients (engine.closed) learn every final answer through this.

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from capplan.engine.fixed import hold, is_fixed
 from capplan.policies import make_autoscaler
 from capplan.policies.base import Bounds
 
@@ -18,11 +19,15 @@ if TYPE_CHECKING:  # type hints only: endpoint imports the engine package
 
 def start_endpoint(endpoint: Endpoint, cfg: EngineConfig) -> None:
     """Boot the warm workers and start the control loop of the scenario's autoscaler,
-    with its `[autoscaler]` parameters."""
+    with its `[autoscaler]` parameters; a fixed pool's loop only keeps the timeline
+    (`capplan.engine.fixed`), unless `endpoint.hold_fixed` is False."""
     bounds = Bounds(cfg.min_workers, cfg.max_workers, cfg.per_worker)
     autoscaler = make_autoscaler(cfg.autoscaler, cfg.endpoint_type, bounds, cfg.autoscaler_params)
     endpoint.boot()
-    endpoint.env.process(endpoint.control(autoscaler))
+    if not (endpoint.hold_fixed and is_fixed(cfg)):
+        endpoint.env.process(endpoint.control(autoscaler))
+    elif endpoint.timeline_wanted:
+        endpoint.env.process(hold(endpoint, autoscaler))
 
 
 @contextmanager
