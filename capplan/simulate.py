@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from capplan.engine import EngineConfig, EngineRecord, run_endpoint
+from capplan.engine import EngineConfig, EngineRecord, run_closed, run_endpoint
 from capplan.engine.stream import Chunk, run_endpoint_stream
 from capplan.errors import CapplanError
 from capplan.launch import is_streaming
@@ -120,8 +120,19 @@ def run_replication(
         horizon, warmup = cut.plan.horizon, cut.plan.warmup
     tally = RequestTally(warmup, horizon, streaming, cut.plan.excluded() if cut else ())
     clients = _closed_clients(case, cfg)
-    # A closed loop is drawn whole (its sends follow the answers): O(requests) memory.
-    if records or clients is not None:
+    if clients is not None:
+        record = run_closed(
+            cfg,
+            _closed_blocks(case, replication, cfg, records),
+            horizon,
+            cold_rng,
+            clients,
+            case.workload.requests,
+            limit=case.simulation.max_requests,
+            fault_rng=fault_rng,
+            sink=None if records else tally.add,
+        )
+    elif records:
         requests, work = replication_work(case, replication, cut)
         tokens = None
         if case.service.kind != "latency":
@@ -129,15 +140,7 @@ def run_replication(
         _check_fit(cfg, requests)
         ft = work.first_token if streaming else None
         record = run_endpoint(
-            cfg,
-            requests.arrival,
-            work.total,
-            ft,
-            requests.horizon,
-            cold_rng,
-            tokens,
-            fault_rng,
-            clients=clients,
+            cfg, requests.arrival, work.total, ft, requests.horizon, cold_rng, tokens, fault_rng
         )
     else:
         tpot = streaming and case.service.kind != "latency"  # output tokens, for TPOT
@@ -198,6 +201,28 @@ def _closed_clients(case: Case, cfg: EngineConfig) -> int | None:
             f"for each answer); {case.name} is {cfg.endpoint_type}"
         )
     return int(case.workload.concurrency)  # type: ignore[arg-type]
+
+
+def _closed_blocks(
+    case: Case, replication: int, cfg: EngineConfig, records: bool
+) -> Iterator[Chunk]:
+    """A closed loop's request sizes and work, a block at a time (`capplan.workload.closed`),
+    cut at `requests`; token counts as `run_endpoint` (records) or `_chunks` would pass them."""
+    streaming = is_streaming(cfg.endpoint_type)
+    tokens = case.service.kind != "latency"
+    llm = cfg.llm is not None
+    left = case.workload.requests
+    for requests, work in _windows(case, replication):
+        n = len(requests) if left is None else min(len(requests), left)
+        _check_fit(cfg, requests)
+        output = requests.generated_tokens[:n] if tokens and (records or streaming or llm) else None
+        prompt = requests.context_tokens[:n] if tokens and (records or llm) else None
+        first_token = work.first_token[:n] if streaming else None
+        yield (requests.arrival[:n], work.total[:n], first_token, output, prompt)
+        if left is not None:
+            left -= n
+            if left == 0:
+                return
 
 
 def _check_fit(cfg: EngineConfig, requests: Requests) -> None:

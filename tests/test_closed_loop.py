@@ -27,32 +27,30 @@ LLM = {
 LATENCY = {"kind": "latency", "distribution": "exponential", "mean_s": 2.0}
 
 
-def closed(clients: int, requests: int, horizon: float, **kw: object) -> dict[str, object]:
-    return {
-        "kind": "closed",
-        "concurrency": clients,
-        "requests": requests,
-        "horizon_s": horizon,
-        **TOKENS,
-        **kw,
-    }
+def closed(clients: int, requests: int | None, horizon: float, **kw: object) -> dict[str, object]:
+    spec = {"kind": "closed", "concurrency": clients, "horizon_s": horizon, **TOKENS, **kw}
+    if requests is not None:
+        spec["requests"] = requests
+    return spec
 
 
 @pytest.mark.parametrize(
-    ("service", "endpoint_type", "clients"),
-    [(LLM, "STREAMING", 12), (LATENCY, "SYNC", 6)],
+    ("service", "endpoint_type", "clients", "requests"),
+    [(LLM, "STREAMING", 12, None), (LATENCY, "SYNC", 6, None), (LATENCY, "SYNC", 6, 5500)],
 )
-def test_littles_law(service: dict, endpoint_type: str, clients: int) -> None:
+def test_littles_law(service: dict, endpoint_type: str, clients: int, requests: int | None) -> None:
     """Throughput × mean latency = the clients in the system (Little's law, L = λW).
 
     In a closed loop with no think time every client always has one request out, so
-    L = C. λ and W are measured on the requests sent in [300 s, 1500 s) (all of them
-    answered before the 2,400-s horizon), per replication; the 99 % Student-t interval
-    over 8 replications must contain C.
+    L = C while the loop is sending. λ and W are measured on the requests sent in
+    [300 s, 1500 s) (all of them answered before the 2,400-s horizon), per
+    replication; the 99 % Student-t interval over 8 replications must contain C.
+    Without `requests` the horizon ends the loop; with 5,500 the count does (its
+    last request goes out after 1,500 s, so the window sees a full loop).
     """
     case = make_case(
         endpoint_type,
-        workload=closed(clients, 100_000, 2400.0),
+        workload=closed(clients, requests, 2400.0),
         service=service,
         min_workers=2,
         max_workers=2,
@@ -64,6 +62,9 @@ def test_littles_law(service: dict, endpoint_type: str, clients: int) -> None:
         _, rec = run_replication(case, rep)
         window = (rec.arrival >= 300.0) & (rec.arrival < 1500.0)
         assert (rec.status[window] == OK).all()
+        if requests is not None:  # the count ended the loop inside the horizon
+            assert len(rec.arrival) == requests
+            assert 1500.0 < rec.arrival.max() and (rec.status == OK).all()
         throughput = window.sum() / 1200.0
         latency = float(np.mean(rec.end[window] - rec.arrival[window]))
         products.append(throughput * latency)
@@ -95,16 +96,25 @@ def test_request_count_and_horizon() -> None:
     limit=st.integers(1, 6),
     horizon=st.sampled_from([30.0, 600.0]),
     llm=st.booleans(),
+    until_horizon=st.booleans(),
 )
 def test_every_answer_sends_the_next_request(
-    clients: int, requests: int, workers: int, limit: int, horizon: float, llm: bool
+    clients: int,
+    requests: int,
+    workers: int,
+    limit: int,
+    horizon: float,
+    llm: bool,
+    until_horizon: bool,
 ) -> None:
     """No request lost, none sent twice, and 429s (limit below the clients) count as answers:
     the sends after the first C are exactly the first answers, in time order; at most C
-    requests are ever out; the pool stays within its bounds."""
+    requests are ever out; sent = completed + rejected + in flight; the pool stays within
+    its bounds. With `requests` or without (the horizon ends the loop)."""
+    total = None if until_horizon else requests
     case = make_case(
         "STREAMING" if llm else "SYNC",
-        workload=closed(clients, requests, horizon),
+        workload=closed(clients, total, horizon),
         service={**(LLM if llm else LATENCY), "concurrency_limit": limit},
         simulation={"max_retries": 1},
         min_workers=1,
@@ -112,14 +122,18 @@ def test_every_answer_sends_the_next_request(
         per_worker=2,
         gpu_type="nvidia-ampere-a100e",
     )
-    _, rec = run_replication(case, 0)
+    summary, rec = run_replication(case, 0)
     sent = len(rec.arrival)
-    first = min(clients, requests)
-    assert first <= sent <= requests
+    cap = total if total is not None else np.inf
+    first = min(clients, cap)
+    assert first <= sent <= cap
     assert (rec.arrival[:first] == 0.0).all()
+    assert (rec.arrival < horizon).all()
     answered = np.sort(rec.end[rec.status != PENDING])
     # Each answer sends one request until all are sent.
-    assert sent == min(requests, first + len(answered))
+    assert sent == min(cap, first + len(answered))
+    counts = summary["completed"] + summary["rejected"] + summary["in_flight_at_end"]
+    assert summary["requests"] == sent == counts
     np.testing.assert_array_equal(np.sort(rec.arrival[first:]), answered[: sent - first])
     assert (rec.status == PENDING).sum() <= clients
     events = np.concatenate([np.ones(sent), -np.ones(len(answered))])
@@ -132,6 +146,78 @@ def test_every_answer_sends_the_next_request(
     for t in np.linspace(0.0, horizon, 7):
         up = (ready <= t) & (rec.workers["stop_at"] > t)
         assert up.sum() <= cfg.max_workers
+
+
+@pytest.mark.parametrize("service", [LLM, LATENCY])
+def test_horizon_ends_the_loop_as_a_large_request_count_would(service: dict) -> None:
+    """Without `requests` the clients send until the horizon: the same run, event for event,
+    as with a `requests` the horizon cuts first (sizes are drawn in blocks that do not
+    depend on it, several blocks here); and the same summary without records, where the
+    requests stream through in bounded memory instead of growing arrays."""
+    kw = {"service": service, "min_workers": 1, "max_workers": 3, "per_worker": 4}
+    kw["gpu_type"] = "nvidia-ampere-a100e"
+    endpoint_type = "STREAMING" if service is LLM else "SYNC"
+    open_ended = make_case(endpoint_type, workload=closed(24, None, 900.0), **kw)
+    counted = make_case(endpoint_type, workload=closed(24, 10**7, 900.0), **kw)
+    summary, rec = run_replication(open_ended, 1)
+    assert len(rec.arrival) > 5000  # past the first blocks (1,024 + 2,048 + …)
+    same_summary, same = run_replication(counted, 1)
+    assert summary == same_summary
+    for name in ("arrival", "start", "first_token", "end", "worker", "status", "retries"):
+        np.testing.assert_array_equal(getattr(rec, name), getattr(same, name))
+    streamed, _ = run_replication(open_ended, 1, records=False)
+    assert streamed.keys() == summary.keys()
+    for key, value in summary.items():
+        assert streamed[key] == pytest.approx(value, rel=1e-9, nan_ok=True), key
+
+
+def test_closed_loop_is_deterministic_in_its_seed() -> None:
+    kw = {"service": LATENCY, "min_workers": 1, "max_workers": 2, "per_worker": 3}
+    case = make_case("SYNC", workload=closed(8, None, 600.0), **kw)
+    (_, a), (_, b), (_, c) = (run_replication(case, r) for r in (0, 0, 1))
+    np.testing.assert_array_equal(a.arrival, b.arrival)
+    np.testing.assert_array_equal(a.end, b.end)
+    assert len(a.arrival) != len(c.arrival) or not np.array_equal(a.end, c.end)
+
+
+def test_streamed_closed_loop_holds_a_block_not_the_run() -> None:
+    """Without records, finished requests leave the engine every time a block is used up:
+    the sink gets them in parts, each at most its block plus the clients' requests in
+    flight (what the engine holds), together every request the recorded run sends."""
+    from capplan.engine import run_closed
+    from capplan.simulate import _closed_blocks
+    from capplan.workload.closed import block_lengths
+
+    case = make_case("SYNC", workload=closed(16, None, 1800.0), service=LATENCY, per_worker=16)
+    cfg = EngineConfig.from_case(case)
+    parts: list[int] = []
+    rec = run_closed(
+        cfg,
+        _closed_blocks(case, 0, cfg, records=False),
+        1800.0,
+        np.random.default_rng(0),
+        16,
+        None,
+        sink=lambda arrival, *_: parts.append(len(arrival)),
+    )
+    _, whole = run_replication(case, 0)
+    assert sum(parts) == len(whole.arrival) and len(parts) >= 4
+    for part, block in zip(parts, block_lengths(), strict=False):
+        assert part <= block + 16
+    assert len(rec.arrival) == 0 and len(rec.workers["id"]) >= 1
+
+
+def test_a_loop_that_never_waits_is_stopped_by_max_requests() -> None:
+    """429s with no retries answer at once, so the clients resend at the same instant:
+    without `requests` only simulation.max_requests ends that, in one clear line."""
+    case = make_case(
+        "SYNC",
+        workload=closed(4, None, 600.0),
+        service={**LATENCY, "concurrency_limit": 1},
+        simulation={"max_retries": 0, "max_requests": 5000},
+    )
+    with pytest.raises(CapplanError, match=r"^workload\.requests: the closed loop sent 5e\+03"):
+        run_replication(case, 0)
 
 
 def test_loadtest_replayer_and_engine_agree_on_a_closed_loop() -> None:
@@ -178,7 +264,7 @@ def test_token_lengths_from_a_trace_in_order() -> None:
     ("workload", "key"),
     [
         ({"kind": "closed", "requests": 10}, "concurrency"),
-        ({"kind": "closed", "concurrency": 2}, "requests"),
+        ({"kind": "closed", "concurrency": 2, "requests": 0}, "requests"),
         ({"kind": "closed", "concurrency": 0, "requests": 10}, "concurrency"),
         ({"kind": "closed", "concurrency": 2, "requests": -1}, "requests"),
     ],

@@ -6,14 +6,12 @@ times and work, and random streams in; an EngineRecord of numpy arrays out.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from capplan.engine.clock import MergedEnvironment
-from capplan.engine.closed import ClosedLoop
+from capplan.engine.closed import run_closed
 from capplan.engine.config import EngineConfig
-from capplan.engine.endpoint import SEND, Endpoint
+from capplan.engine.endpoint import Endpoint
 from capplan.engine.records import STATUS_NAMES, TIMELINE_COLUMNS, EngineRecord
 from capplan.engine.setup import start_endpoint, without_cycle_collector
 
@@ -22,6 +20,7 @@ __all__ = [
     "TIMELINE_COLUMNS",
     "EngineConfig",
     "EngineRecord",
+    "run_closed",
     "run_endpoint",
 ]
 
@@ -52,6 +51,20 @@ def run_endpoint(
     is then ignored and the record holds only the requests sent before the horizon,
     with the times they were sent.
     """
+    if clients is not None:
+        prompt, output = tokens if tokens is not None else (None, None)
+        block = (arrival, total_work, first_token_work, output, prompt)
+        return run_closed(
+            cfg,
+            iter([block]),
+            horizon,
+            cold_rng,
+            clients,
+            len(arrival),
+            fault_rng=fault_rng,
+            skip_idle=skip_idle,
+            hold_fixed=hold_fixed,
+        )
     env = MergedEnvironment()
     endpoint = Endpoint(
         env,
@@ -66,41 +79,12 @@ def run_endpoint(
     )
     endpoint.skip_idle = skip_idle
     endpoint.hold_fixed = hold_fixed
-    arrivals = endpoint.arrival_list
-    loop = None
-    if clients is not None:
-        loop = ClosedLoop(clients, len(arrival))
-        endpoint.arrival = np.full(len(arrival), np.nan)
-        endpoint.close_loop(lambda _i, now: _send_next(env, loop, now))
-        arrivals = []  # sends come through the calendar, as answers do
-        for i in loop.first():
-            env.at(0.0, SEND, i)
     start_endpoint(endpoint, cfg)
     with without_cycle_collector():
         env.run_merged(
-            arrivals,
+            endpoint.arrival_list,
             endpoint.arrive,
             (endpoint.on_milestone, endpoint.on_retry, endpoint.on_send),
             until=horizon,
         )
-    record = endpoint.finish(horizon)
-    return record if loop is None else sent_only(record, loop.sent)
-
-
-def _send_next(env: MergedEnvironment, loop: ClosedLoop, now: float) -> None:
-    """A client got its answer: its next request goes out now (after what is due now)."""
-    j = loop.answered()
-    if j is not None:
-        env.at(now, SEND, j)
-
-
-def sent_only(record: EngineRecord, sent: int) -> EngineRecord:
-    """The record of requests 0 .. sent − 1: the rest were never sent before the horizon."""
-    cut = {
-        name: getattr(record, name)[:sent]
-        for name in ("arrival", "start", "first_token", "end", "worker", "status", "retries")
-    }
-    for name in ("prompt_tokens", "output_tokens"):
-        values = getattr(record, name)
-        cut[name] = None if values is None else values[:sent]
-    return replace(record, **cut)
+    return endpoint.finish(horizon)

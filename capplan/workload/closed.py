@@ -1,21 +1,29 @@
 """``closed``: a closed loop, as load tests run (`vllm bench serve --max-concurrency`).
 
 `concurrency` clients each send a request, wait for its answer, and send the
-next one at once; the run ends after `requests` requests in total or at the
-horizon, whichever comes first. Arrival times are not drawn: they depend on
-the endpoint's answers, so the engine sets them as answers come back
-(`capplan.engine.closed`). Only the requests' sizes are drawn here: from the
-`context_tokens` / `generated_tokens` distributions, or the rows of an Azure
-LLM trace (`path`) in order, from `start_s` on, starting again at the first
-when the rows run out.
+next one at once; the run ends after `requests` requests in total, or at the
+horizon, whichever comes first (without `requests`, at the horizon). Arrival
+times are not drawn: they depend on the endpoint's answers, so the engine sets
+them as answers come back (`capplan.engine.closed`). Only the requests' sizes
+are drawn here: from the `context_tokens` / `generated_tokens` distributions,
+or the rows of an Azure LLM trace (`path`) in order, from `start_s` on,
+starting again at the first when the rows run out.
+
+Sizes come in blocks of fixed lengths (BLOCKS) whatever `requests` is, and the
+engine asks for the next block only when its clients need it: request j has
+the same size in every run of a seed, so a run cut by the horizon before
+`requests` is the run without `requests`, and a loop sent to the horizon draws
+only what it sends (plus less than one block).
 
 The expected arrival rate depends on the endpoint, not on the workload, so a
-closed loop has no rate of its own: the planner, whose screening and lower
-bound read rates, refuses it with one clear error.
+closed loop has no rate of its own: the planner neither screens it nor states
+a lower bound for it (`capplan.planner`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import chain, repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,10 +36,21 @@ from capplan.workload.trace_file import load_trace
 if TYPE_CHECKING:
     from capplan.scenario import WorkloadSpec
 
+# Block lengths: small first (a short load test draws little), doubling to a cap
+# (the engine's arrays then grow, or stream, a block at a time).
+FIRST_BLOCK = 1 << 10
+LAST_BLOCK = 1 << 17
+
+
+def block_lengths() -> Iterator[int]:
+    """1024, 2048, … , 131072, 131072, … : the same for every closed-loop run."""
+    doubling = (FIRST_BLOCK << k for k in range((LAST_BLOCK // FIRST_BLOCK).bit_length()))
+    return chain(doubling, repeat(LAST_BLOCK))
+
 
 class Closed(Kind):
     name = "closed"
-    needs = ("concurrency", "requests")
+    needs = ("concurrency",)
     open_loop = False
 
     @classmethod
@@ -45,21 +64,56 @@ class Closed(Kind):
         return int(self.spec.concurrency)  # type: ignore[arg-type]
 
     @property
-    def total(self) -> int:
-        return int(self.spec.requests)  # type: ignore[arg-type]
+    def total(self) -> int | None:
+        """Requests sent in all; None: as many as the clients send before the horizon."""
+        return self.spec.requests
 
     def requests(self, seed: int, replication: int) -> Requests:
-        """The requests' sizes; arrival times are NaN until the engine sends each one."""
+        """All `requests` requests' sizes (arrival times NaN until the engine sends each)."""
+        total = self.total
+        if total is None:
+            raise CapplanError(
+                "workload.requests: a closed loop without `requests` runs to the horizon and "
+                "has no fixed list of requests; give `requests` to list them"
+            )
+        parts, n = [], 0
+        for block in self.request_windows(seed, replication):
+            parts.append(block)
+            n += len(block)
+            if n >= total:
+                break
+        return Requests(
+            *(np.concatenate([getattr(p, k) for p in parts])[:total] for k in _ARRAYS),
+            self.horizon,
+            self.spec.warmup_s,
+        )
+
+    def request_windows(self, seed: int, replication: int) -> Iterator[Requests]:
+        """The requests' sizes in blocks of `block_lengths()`, endless without `requests`.
+
+        Blocks are drawn whole even past `requests` (the caller cuts), so request j's
+        size never depends on `requests`.
+        """
         check_warmup(self.spec.warmup_s, self.horizon)
-        n = self.total
-        if self.spec.path is None:
-            return self._sized(np.full(n, np.nan), stream_rng(seed, replication, "sizes"))
-        context, generated = self._trace_rows()
-        rows = np.arange(n) % len(context)
+        rng = stream_rng(seed, replication, "sizes")
+        rows = self._trace_rows() if self.spec.path is not None else None
+        total, start = self.total, 0
+        for n in block_lengths():
+            if total is not None and start >= total:
+                return
+            if rows is None:
+                yield self._sized(np.full(n, np.nan), rng)
+            else:
+                yield self._rows(rows, start, n)
+            start += n
+
+    def _rows(self, rows: tuple[np.ndarray, np.ndarray], start: int, n: int) -> Requests:
+        context, generated = rows
+        index = np.arange(start, start + n) % len(context)
         return Requests(
             np.full(n, np.nan),
-            context[rows],
-            np.maximum(generated[rows], 1),  # an EOS still costs a decode step
+            context[index],
+            np.maximum(generated[index], 1),  # an EOS still costs a decode step
             self.horizon,
             self.spec.warmup_s,
         )
@@ -72,7 +126,9 @@ class Closed(Kind):
         return context[keep], generated[keep]
 
     def expected_draws(self) -> float:
-        return float(self.total)
+        """`requests`; without it 0 up front: the engine stops a loop that sends more
+        than simulation.max_requests before the horizon (`capplan.engine.closed`)."""
+        return float(self.total) if self.total is not None else 0.0
 
     def mean_tokens(self) -> tuple[float, float]:
         if self.spec.path is None:
@@ -93,14 +149,18 @@ class Closed(Kind):
 
     def describe(self) -> str:
         sizes = f", sizes from {self.spec.path}" if self.spec.path is not None else ""
+        until = "until the horizon" if self.total is None else f"{self.total} requests"
         return (
-            f"a closed loop of {self.clients} clients sending {self.total} requests "
+            f"a closed loop of {self.clients} clients sending {until} "
             f"(each sends its next request when its last is answered){sizes}"
         )
+
+
+_ARRAYS = ("arrival", "context_tokens", "generated_tokens")
 
 
 def _no_rate() -> CapplanError:
     return CapplanError(
         "workload.kind: 'closed' has no arrival rate of its own (it follows the endpoint's "
-        "answers); simulate or compare it, or give recommend an open-loop workload"
+        "answers); simulate, compare or recommend it, not a rate-based view of it"
     )
