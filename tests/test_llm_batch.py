@@ -67,7 +67,8 @@ def test_tpot_never_below_one_over_decode_speed(prof, reqs, mode, kv_factor, rul
     prompt, output = _arrays(reqs)
     r = _run(prof, float((prompt + output).max()) * kv_factor + 2, reqs, mode, rule)
     assert (r.tpot >= (1 - 1e-9) / prof["decode_tokens_per_s"]).all()
-    assert (r.ttft >= prof["overhead_s"] * (1 - REL)).all()
+    # first token = arrival + overhead in floats: an overhead below the arrival's ulp is lost
+    assert (r.ttft >= prof["overhead_s"] * (1 - REL) - np.spacing(r.first_token)).all()
     assert (r.end >= r.first_token).all()
 
 
