@@ -23,10 +23,14 @@ from hypothesis import strategies as st
 
 from capplan.errors import CapplanError
 from capplan.planner import recommend
-from capplan.planner.screening import busiest_windows, screening_for
+from capplan.planner.config import Config, config_of, run_config
+from capplan.planner.confirmation import confirm
+from capplan.planner.screening import busiest_windows, near_ties, screening_for
+from capplan.planner.search import Search
 from capplan.quantiles import ALPHA
 from capplan.scenario import Scenario, build_scenario
 from capplan.simulate import run_replication
+from capplan.sweep import Runner
 from capplan.workload import minute_bins
 from capplan.workload.spans import plan_spans
 
@@ -263,3 +267,48 @@ def test_screening_never_discards_the_full_simulations_pick(
         # confirmed on the whole horizon with fresh replications.
         assert screened.cost_per_hour <= full.cost_per_hour * (1 + 1e-9), picks
         assert screened.meets_slo, picks
+
+
+# ---------------------------------------------------------------- near ties
+def test_near_ties_are_confirmed_when_the_estimate_swapped_them(tmp_path: Path) -> None:
+    """Two passes whose estimated costs are in the wrong order: the rounds confirm
+    the one estimated cheaper and stop (the other's estimate is above its confirmed
+    cost), but the other's lower bound is below it, so it is confirmed too and,
+    really cheaper, picked. Static pools: their confirmed cost is exactly n × price."""
+    scen = piecewise_scenario(tmp_path / "rate.csv", base=0.3, peak=0.6, slack=20.0)
+    case = scen.cases()[0]
+    screen = screening_for(case, scen.planner.model_copy(update={"screening": "on"}))
+    assert screen is not None
+    dear, cheap = Config(A10, 1, 3, 3, 1), Config(A10, 1, 2, 2, 1)
+    price = run_config(case, dear, 1)["cost_per_hour"] / 3
+    # The estimate swapped them; the lower bound did not.
+    estimates = {dear: (1.0 * price, 1.0 * price), cheap: (3.5 * price, 1.9 * price)}
+    search = Search(
+        explored=[
+            (c, {"cost_per_hour": est, "cost_lower_per_hour": low})
+            for c, (est, low) in estimates.items()
+        ]
+    )
+    finals = [(c, est) for c, (est, _) in estimates.items()]
+    for explore_case, pick in [(case, dear), (screen.case, cheap)]:
+        best, confirmed, _ = confirm(
+            case, finals, 2, 8, Runner.inline(), search, explore_case=explore_case, confirm_top=1
+        )
+        assert best is not None and config_of(best) == pick
+        # Unscreened, the estimate is replication 0's cost and the rounds stop as before.
+        assert len(confirmed) == (1 if explore_case is case else 2)
+    assert best["cost_per_hour"] == pytest.approx(2 * price)
+
+
+@given(
+    lows=st.lists(st.floats(0.0, 10.0), min_size=0, max_size=8),
+    best=st.floats(0.0, 10.0) | st.just(math.inf),
+)
+def test_near_ties_take_exactly_the_passes_below_the_best(lows: list[float], best: float) -> None:
+    cfgs = [Config(A10, 1, i, i + 1, 1) for i in range(len(lows))]
+    lower = dict(zip(cfgs, lows, strict=True))
+    todo = {A10: [(c, 2.0) for c in cfgs[::2]], "t4": [(c, 2.0) for c in cfgs[1::2]]}
+    taken = near_ties(todo, lower, best)
+    left = [c for items in todo.values() for c, _ in items]
+    assert sorted(taken + left) == sorted(cfgs)
+    assert all(lower[c] < best for c in taken) and all(lower[c] >= best for c in left)

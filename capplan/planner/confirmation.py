@@ -12,6 +12,9 @@ replication 0, and those that pass join the list at their cost. So a bump is
 tried only when it is cheaper than the next runner-up, and a runner-up only
 when it is cheaper than the next bump. A GPU type stops once nothing left can
 beat the cheapest confirmed configuration, or after `max_bumps` rounds.
+When the search explored on a screening case, the passes whose screened lower
+bound on cost is below the cheapest confirmed are then confirmed together
+(`capplan.planner.screening.near_ties`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from capplan.planner.config import (
     sync_case,
 )
 from capplan.planner.evidence import evaluate
+from capplan.planner.screening import lower_bounds, near_ties
 from capplan.planner.search import Search
 from capplan.planner.verdict import passes_slo
 from capplan.scenario import Case
@@ -82,7 +86,11 @@ def confirm(
     seen = {c for c, _ in search.explored or []} | {c for c, _ in finals}
     confirmed: list[dict] = []
     while True:
-        batch = _batch(queues, confirm_top, max_bumps)
+        batch, ties = _batch(queues, confirm_top, max_bumps), False
+        if not batch and explore_case is not case:  # screened: the near ties, together
+            lower = lower_bounds(search.explored or [])
+            batch = near_ties({g: q.todo for g, q in queues.items()}, lower, _best(queues))
+            ties = True
         if not batch:
             break
         docs = evaluate(runner, case, batch, reps)
@@ -95,7 +103,7 @@ def confirm(
                 confirmed.append(doc)
                 if q.best is None or _key(doc) < _key(q.best):
                     q.best = doc
-            else:
+            elif not ties:  # a near tie that fails is not bumped: the rounds did that
                 failed.append(cfg)
         bumps = [b for cfg in failed for b in neighbours(cfg, cap, grid) if b not in seen]
         bumps = list(dict.fromkeys(bumps))
@@ -125,9 +133,13 @@ def _key(doc: dict) -> tuple:
     return preference(doc["cost_per_hour"], config_of(doc))
 
 
+def _best(queues: dict[str, Queue]) -> float:
+    return min((q.best["cost_per_hour"] for q in queues.values() if q.best), default=math.inf)
+
+
 def _batch(queues: dict[str, Queue], confirm_top: int, max_bumps: int) -> list[Config]:
     """This round's configurations to confirm: see the module docstring."""
-    overall = min((q.best["cost_per_hour"] for q in queues.values() if q.best), default=math.inf)
+    overall = _best(queues)
     active = {
         g: q
         for g, q in queues.items()

@@ -180,6 +180,11 @@ def whole_horizon_cost(
     concurrency per pod and the Celery autoscaler's queue per worker, by Little's
     law, with the spans' mean latency (busier than most of the horizon, so this
     leans high). A fixed pool (`scales` False, or min = max) is exact.
+
+    `cost_lower_per_hour` is the same figure with min_workers outside the spans
+    instead: the pool never bills fewer (the HPA and the Celery autoscaler keep
+    min_workers), so it is a lower bound of this replication's whole-horizon cost
+    whenever the spans' pool is the whole run's there (`capplan.planner.screening`).
     """
     from capplan.workload import minute_bins
 
@@ -201,11 +206,14 @@ def whole_horizon_cost(
     span_time = float(np.sum(plan.ends - plan.counted))
     out_time = float(np.sum(width[outside]))
     seconds = summary["mean_workers"] * span_time + float(np.sum(workers[outside] * width[outside]))
-    mean = seconds / (span_time + out_time) if span_time + out_time > 0 else 0.0
+    total = span_time + out_time
+    mean = seconds / total if total > 0 else 0.0
+    least = (summary["mean_workers"] * span_time + min_w * out_time) / total if total > 0 else 0.0
     return {
         **summary,
         "spans_cost_per_hour": summary["cost_per_hour"],
         "spans_mean_workers": summary["mean_workers"],
         "mean_workers": mean,
         "cost_per_hour": mean * cost_per_hour,
+        "cost_lower_per_hour": least * cost_per_hour,
     }
