@@ -138,8 +138,27 @@ def screen(case: Case, option: GpuOption) -> Screen:
     if k < 1:
         return Screen(option, mean_work, 0.0, 0.0, math.inf)
     thr = k / (slowdown(k, case.service.batching_alpha) * mean_work)
-    fluid = fluid_cost_per_hour(case, thr, option.cost_per_hour)
+    fluid = _fluid_cost(case, k, thr, option.cost_per_hour)
     return Screen(option, mean_work, k, thr, fluid, _wait_budget(case, total))
+
+
+def closed_clients(case: Case) -> int | None:
+    """A closed loop's clients (`[workload] kind = "closed"`), None for an open loop.
+
+    A closed loop has no arrival rate of its own: it keeps `concurrency` requests
+    in flight, so the planner's estimates count workers for them instead of rates.
+    """
+    spec = case.workload
+    return int(spec.concurrency) if spec.kind == "closed" else None  # type: ignore[arg-type]
+
+
+def _fluid_cost(case: Case, k: float, throughput: float, cost_per_hour: float) -> float:
+    """`fluid_cost_per_hour`, or for a closed loop the whole workers holding its clients'
+    requests at concurrency k: ceil(C / k) (an estimate, like the fluid cost)."""
+    clients = closed_clients(case)
+    if clients is not None:
+        return math.ceil(clients / k - 1e-9) * cost_per_hour
+    return fluid_cost_per_hour(case, throughput, cost_per_hour)
 
 
 def _wait_budget(case: Case, total: np.ndarray) -> float:
@@ -170,7 +189,7 @@ def cost_for_concurrency(case: Case, scr: Screen, k: float) -> float:
     if k < 1:
         return math.inf
     thr = k / (slowdown(k, case.service.batching_alpha) * scr.mean_work_s)
-    return fluid_cost_per_hour(case, thr, scr.option.cost_per_hour)
+    return _fluid_cost(case, k, thr, scr.option.cost_per_hour)
 
 
 def workers_for_peak(case: Case, scr: Screen, k: float) -> int:
@@ -180,10 +199,14 @@ def workers_for_peak(case: Case, scr: Screen, k: float) -> int:
     Erlang C treats the pool as an M/M/c queue of its k-request slots, each
     serving at 1 / (s(k) × mean work), and asks for the fewest slots whose mean
     wait fits in the SLO's wait budget; the planner starts its search there.
+    A closed loop: the workers holding its clients' requests at k each, ceil(C / k).
     """
     k = math.floor(min(k, scr.k_max))
     if k < 1:
         return 1
+    clients = closed_clients(case)
+    if clients is not None:
+        return max(1, math.ceil(clients / k))
     mu = 1.0 / (slowdown(k, case.service.batching_alpha) * scr.mean_work_s)
     rates = minute_rates(case.workload, case.seed)
     peak = float(rates.max()) if rates.size else 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from helpers import REPO, make_case, t_interval
@@ -267,6 +269,7 @@ def test_token_lengths_from_a_trace_in_order() -> None:
         ({"kind": "closed", "concurrency": 2, "requests": 0}, "requests"),
         ({"kind": "closed", "concurrency": 0, "requests": 10}, "concurrency"),
         ({"kind": "closed", "concurrency": 2, "requests": -1}, "requests"),
+        ({"kind": "closed", "concurrency": 2, "horizon_s": 7200, "spans": [[0, 600]]}, "spans"),
     ],
 )
 def test_bad_closed_loop_names_the_key(workload: dict, key: str) -> None:
@@ -281,14 +284,53 @@ def test_closed_loop_on_async_is_one_clear_error() -> None:
 
 
 def test_scenario_example_and_cli(capsys: pytest.CaptureFixture[str]) -> None:
-    """scenarios/loadtest.toml runs as shipped; recommend refuses it in one line, exit 2."""
+    """scenarios/loadtest.toml runs as shipped."""
     from capplan.cli import main
 
     scenario = str(REPO / "scenarios" / "loadtest.toml")
     assert main(["simulate", scenario, "--json", "-q"]) == 0
     out, _ = capsys.readouterr()
     assert '"requests": 2000' in out
-    assert main(["recommend", scenario]) == 2
+
+
+def test_recommend_on_a_closed_loop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`recommend` sizes a pool for C concurrent users: a document valid against
+    `capplan schema recommendation`, with no screening, no number stated as a lower
+    bound (none is proven for a closed loop), the rule of thumb at C / max_workers,
+    and the sensitivity at more clients; and a report folder. Seconds, not minutes."""
+    import json
+    import math
+    import time
+
+    import jsonschema
+    from test_cli_recommend import write_scenario
+
+    from capplan.cli import main
+
+    clients = 6
+    path = write_scenario(
+        tmp_path,
+        workload={"kind": "closed", "concurrency": clients, "rate": None, "horizon_s": 600},
+    )
+    assert main(["schema", "recommendation"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    started = time.perf_counter()
+    assert main(["recommend", str(path), "--json", "--workers", "1"]) == 0
+    elapsed = time.perf_counter() - started
     out, err = capsys.readouterr()
-    assert "workload.kind: 'closed' has no arrival rate" in out + err
     assert "Traceback" not in out + err
+    docs = json.loads(out)
+    jsonschema.validate(docs, schema)
+    (doc,) = docs
+    assert doc["feasible"] and doc["recommended"]["meets_slo"]
+    assert doc["lower_bound_cost_per_hour"] is None and doc["search"]["pruned"] == 0
+    assert all(a["lower_bound_cost_per_hour"] is None for a in doc["alternatives"])
+    assert doc["screening"] is None
+    thumb = doc["rule_of_thumb"]
+    assert thumb["per_worker"] == math.ceil(clients / thumb["max_workers"])
+    assert [s["traffic"] for s in doc["sensitivity"]] == [1.5, 2.0]
+    assert all(s["metrics"]["requests"] > 0 for s in doc["sensitivity"])
+    assert elapsed < 60, elapsed
+    assert main(["recommend", str(path), "-q", "--workers", "1", "--out", str(tmp_path / "r")]) == 0
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert "no proven lower bound applies" in report and "closed loop of 6 clients" in report

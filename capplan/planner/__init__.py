@@ -24,6 +24,8 @@ For each template:
 Every simulation uses the same seeds (common random numbers), so candidates
 are compared on the same requests, and results never depend on the executor.
 The SLO test itself is `verdict`; the knobs and how one is simulated, `config`.
+A closed loop (`[workload] kind = "closed"`) has no arrival rate: no screening
+case, estimates from its clients (ceil(C / k) workers), and no proven bound.
 """
 
 from capplan.planner.config import (

@@ -12,6 +12,7 @@ from capplan import quantiles
 from capplan.analytic import (
     GpuOption,
     Screen,
+    closed_clients,
     concurrency_limit,
     cost_for_concurrency,
     screen,
@@ -185,7 +186,14 @@ def required_work_rate(case: Case, option: GpuOption, reps: int) -> float | None
     Faults only add work (an ASYNC task re-runs) or errors (counted in e).
     For the llm service kind, step (1) is `llm_least_work`'s: the work of a
     request is the fewest worker-seconds the engine can spend on it, and θ = 1.
+
+    Not for a closed loop (`[workload] kind = "closed"`): None. Step (4) needs
+    the requests that arrive in the window, and a closed loop's arrivals
+    depend on the configuration (a slower pool is sent fewer requests), so no
+    fixed W_r exists; the planner then states no bound (null) and prunes nothing.
     """
+    if closed_clients(case) is not None:
+        return None
     targets = case.slo.targets()
     spec = case.workload
     window = horizon(spec) - spec.warmup_s

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from capplan.analytic import closed_clients
 from capplan.planner.bound import candidates
 from capplan.planner.config import HOURS_PER_MONTH, current_config, workers_floor
 from capplan.planner.confirmation import confirm, confirm_options
@@ -40,8 +41,9 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
     estimate = min((s.fluid_cost_per_hour for s in screens), default=math.inf)
 
     floor = workers_floor(case, scenario.planner.min_workers_floor, cap)
-    # On a long horizon the search explores on the busiest windows (`screening`).
-    screen = screening_for(case, scenario.planner)
+    # On a long horizon the search explores on the busiest windows (`screening`); a closed
+    # loop has no busiest windows of its own (its traffic follows the pool), so never.
+    screen = screening_for(case, scenario.planner) if closed_clients(case) is None else None
     explore = screen.case if screen is not None else case
     statics = static_stage(explore, cands, cap, runner, search, floor)
     finals = autoscaled_stage(explore, cands, statics, cap, runner, search, floor)

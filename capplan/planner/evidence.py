@@ -10,6 +10,7 @@ from typing import Any
 from capplan.analytic import (
     GpuOption,
     Screen,
+    closed_clients,
     work_sample,
 )
 from capplan.llm.profile import engine_limits
@@ -63,9 +64,13 @@ def rule_of_thumb(case: Case) -> Config:
     """SGP docs: per_worker = peak concurrent requests / max_workers, template's min/max.
 
     Peak concurrency by Little's law: the busiest minute's rate × the mean
-    request time at concurrency 1 on the template's GPU.
+    request time at concurrency 1 on the template's GPU; a closed loop's is its
+    clients (each has one request out at every moment).
     """
     cfg = current_config(case)
+    clients = closed_clients(case)
+    if clients is not None:
+        return replace(cfg, per_worker=max(1, math.ceil(clients / max(cfg.max_workers, 1))))
     ec = case.template.endpoint_config
     total, _ = work_sample(case, GpuOption(ec.gpu_type or "", ec.gpus, 0.0))
     rates = minute_rates(case.workload, case.seed)

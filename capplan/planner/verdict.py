@@ -10,6 +10,7 @@ from scipy import stats
 
 from capplan.analytic import (
     GpuOption,
+    closed_clients,
     concurrency_limit,
     work_sample,
 )
@@ -124,7 +125,10 @@ def stable_workers(case: Case, cfg: Config, traffic: float = 1.0) -> int:
     concurrency limit k. With fewer workers the backlog grows without bound:
     a finite simulation can still pass, because requests still queued at the
     end have no latency yet, but any longer run misses the SLO.
+    A closed loop never builds a backlog (its clients wait for their answers): 0.
     """
+    if closed_clients(case) is not None:
+        return 0
     total, _ = work_sample(case, GpuOption(cfg.gpu_type, cfg.gpus, 0.0))
     if not len(total):
         return 0

@@ -58,6 +58,8 @@ class Closed(Kind):
         super().check(spec)
         if spec.path is not None and (spec.context_tokens or spec.generated_tokens):
             raise ValueError("kind 'closed' takes token lengths from path or the distributions")
+        if spec.spans is not None:  # spans cut an open loop's pre-drawn arrivals
+            raise ValueError("kind 'closed' takes no spans: its arrivals follow the pool")
 
     @property
     def clients(self) -> int:
@@ -162,5 +164,5 @@ _ARRAYS = ("arrival", "context_tokens", "generated_tokens")
 def _no_rate() -> CapplanError:
     return CapplanError(
         "workload.kind: 'closed' has no arrival rate of its own (it follows the endpoint's "
-        "answers); simulate, compare or recommend it, not a rate-based view of it"
+        "answers): what asked for its rate needs an open-loop workload"
     )
