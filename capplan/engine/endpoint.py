@@ -1,8 +1,9 @@
 """One Launch endpoint: the router or the async queue, service, and the control loop.
 
 Request paths (the hot loop) are plain callbacks driven by
-`MergedEnvironment.run_merged`; worker lifecycles (`lifecycle.Pool`, which this
-class extends) and the autoscaler's control loop are SimPy processes.
+`MergedEnvironment.run_merged`; worker lifecycles (`lifecycle.Pool`) and the
+autoscaler's control loop (`control.ControlLoop`), which this class extends, are
+SimPy processes.
 Per-request results are written straight into numpy arrays.
 """
 
@@ -11,16 +12,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from heapq import heappop, heappush
-from typing import Any
 
 import numpy as np
 
 from capplan.distributions import Dist
 from capplan.engine.clock import INF, MergedEnvironment
 from capplan.engine.config import EngineConfig
-from capplan.engine.idle import wake
+from capplan.engine.control import ControlLoop
 from capplan.engine.integral import TimeIntegral
-from capplan.engine.lifecycle import Pool
 from capplan.engine.llm_worker import LlmRequests
 from capplan.engine.records import (
     EXPIRED,
@@ -35,14 +34,6 @@ from capplan.engine.records import (
     worker_table,
 )
 from capplan.engine.worker import FINISH, FIRST_TOKEN, State, Worker, speed_table
-from capplan.policies.base import (
-    POD_PENDING,
-    POD_READY,
-    POD_STARTING,
-    Autoscaler,
-    Observation,
-    PodView,
-)
 
 __all__ = [
     "EXPIRED",
@@ -61,7 +52,7 @@ READY, DRAINING = State.READY, State.DRAINING
 EPS = 1e-9  # virtual-time tolerance when popping milestones that are due
 
 
-class Endpoint(Pool):
+class Endpoint(ControlLoop):
     """The state of one endpoint during a run."""
 
     def __init__(
@@ -171,7 +162,10 @@ class Endpoint(Pool):
     # ------------------------------------------------------------ service
     def _admit(self, w: Worker, i: int, now: float) -> None:
         """Put request i in service on w (virtual clock already caught up)."""
-        self.busy.change(now, 1)
+        busy = self.busy  # TimeIntegral.change(now, 1), inlined: hot path
+        busy.area += busy.level * (now - busy.t)
+        busy.t = now
+        busy.level += 1
         w.k += 1
         if w.k > w.max_k:
             w.max_k = w.k
@@ -233,7 +227,10 @@ class Endpoint(Pool):
                 self.status[i] = OK
                 done += 1
         if done:
-            self.busy.change(now, -done)
+            busy = self.busy  # TimeIntegral.change(now, -done), inlined: hot path
+            busy.area += busy.level * (now - busy.t)
+            busy.t = now
+            busy.level -= done
             w.k -= done
         if self.queue and w.state is READY:
             self._pull(w, now)
@@ -356,69 +353,6 @@ class Endpoint(Pool):
         self._pull(w, now)
         w.speed = self.speed[w.k]
         self._reschedule(w, now)
-
-    # ------------------------------------------------------------ control
-    def observe(self) -> Observation:
-        now = self.env._now
-        return Observation(
-            now=now,
-            current=len(self.pending) + len(self.ready),
-            ready=len(self.ready),
-            in_flight=self.busy.level,
-            in_flight_area=self.busy.at(now),
-            pods=self._pod_views(now),
-            queued=len(self.queue),
-            last_request_at=self.last_arrival,
-        )
-
-    def _pod_views(self, now: float) -> tuple[PodView, ...]:
-        """Every pod not being deleted, in the phase the HPA's replica calculator sees."""
-        views = [
-            PodView(w.id, POD_PENDING if w.state < State.STARTING else POD_STARTING, 0.0, INF)
-            for w in self.pending
-        ]
-        views += [PodView(w.id, POD_READY, w.area_at(now), w.ready_at) for w in self.ready]
-        return tuple(views)
-
-    def control(self, autoscaler: Autoscaler) -> Any:
-        """The autoscaler's loop: observe, decide, scale, every period.
-
-        At a fixed point it jumps to the first tick that can change anything
-        (`capplan.engine.idle` proves the results are the same).
-        """
-        env = self.env
-        while True:
-            obs = self.observe()
-            desired = autoscaler.decide(obs)
-            kept = desired == obs.current == self.desired
-            if not kept:
-                self.changed_at = env._now
-            self.scale_to(desired)
-            self._row()
-            skip = wake(self, autoscaler, kept) if self.skip_idle else None
-            yield env.timeout(autoscaler.period_s) if skip is None else skip
-
-    def record(self) -> None:
-        """A worker changed state: note when, and add a timeline row."""
-        self.changed_at = self.env._now
-        self._row()
-
-    def _row(self) -> None:
-        if not self.timeline_wanted:
-            return
-        provisioning = sum(1 for w in self.pending if w.state == State.PROVISIONING)
-        self.timeline.append(
-            (
-                self.env._now,
-                self.desired,
-                provisioning,
-                len(self.pending) - provisioning,
-                len(self.ready),
-                len(self.draining),
-                self.busy.level,
-                len(self.queue),
-            )
-        )
 
     # ------------------------------------------------------------ results
     def finish(self, horizon: float) -> EngineRecord:
