@@ -17,6 +17,7 @@ import numpy as np
 
 from capplan.distributions import Dist
 from capplan.engine.clock import INF, MergedEnvironment
+from capplan.engine.columns import Buffer, column
 from capplan.engine.config import EngineConfig
 from capplan.engine.control import ControlLoop
 from capplan.engine.integral import TimeIntegral
@@ -55,6 +56,18 @@ EPS = 1e-9  # virtual-time tolerance when popping milestones that are due
 class Endpoint(ControlLoop):
     """The state of one endpoint during a run."""
 
+    # Per-request columns (`adopt`), each with the buffer the request paths write through.
+    start: np.ndarray
+    first_token: np.ndarray
+    end: np.ndarray
+    worker_of: np.ndarray
+    status: np.ndarray
+    start_buf: Buffer
+    first_token_buf: Buffer
+    end_buf: Buffer
+    worker_of_buf: Buffer
+    status_buf: Buffer
+
     def __init__(
         self,
         env: MergedEnvironment,
@@ -76,11 +89,11 @@ class Endpoint(ControlLoop):
         self.ft_work: list[float] | None = (
             first_token_work.tolist() if first_token_work is not None else None
         )
-        self.start = np.full(n, np.nan)
-        self.first_token = np.full(n, np.nan)
-        self.end = np.full(n, np.nan)
-        self.worker_of = np.full(n, -1, dtype=np.int32)
-        self.status = np.zeros(n, dtype=np.int8)
+        self.adopt("start", np.full(n, np.nan))
+        self.adopt("first_token", np.full(n, np.nan))
+        self.adopt("end", np.full(n, np.nan))
+        self.adopt("worker_of", np.full(n, -1, dtype=np.int32))
+        self.adopt("status", np.zeros(n, dtype=np.int8))
         self.retries = np.zeros(n, dtype=np.int16)
         self.limit = cfg.concurrency_limit
         self.speed = speed_table(cfg.batching_alpha, self.limit)
@@ -109,6 +122,13 @@ class Endpoint(ControlLoop):
             self._start = self.llm.start  # type: ignore[method-assign]
             self._admit = self.llm.admit  # type: ignore[method-assign]
             self.on_milestone = self.llm.on_milestone  # type: ignore[method-assign]
+
+    def adopt(self, name: str, values: np.ndarray) -> None:
+        """Make a copy of `values` the column `name` (start, first_token, end, worker_of,
+        status): a numpy array, and `name_buf` the buffer the request paths write it through."""
+        buffer, array = column(values)
+        setattr(self, name, array)
+        setattr(self, name + "_buf", buffer)
 
     # ------------------------------------------------------------ arrivals
     def _arrive_sync(self, i: int) -> None:
@@ -169,15 +189,15 @@ class Endpoint(ControlLoop):
         w.k += 1
         if w.k > w.max_k:
             w.max_k = w.k
-        self.start[i] = now
-        self.worker_of[i] = w.id
+        self.start_buf[i] = now  # the buffers behind self.start, self.worker_of (engine.columns)
+        self.worker_of_buf[i] = w.id
         heappush(w.jobs, (w.v + self.work[i], FINISH, i))
         if self.ft_work is not None:
             ft = self.ft_work[i]
             if ft > 0.0:
                 heappush(w.jobs, (w.v + ft, FIRST_TOKEN, i))
             else:
-                self.first_token[i] = now
+                self.first_token_buf[i] = now
 
     def _start(self, w: Worker, i: int) -> None:
         now = self.env._now
@@ -221,10 +241,10 @@ class Endpoint(ControlLoop):
         while jobs and jobs[0][0] <= due:
             _, kind, i = heappop(jobs)
             if kind == FIRST_TOKEN:
-                self.first_token[i] = now
+                self.first_token_buf[i] = now  # buffers behind the columns (engine.columns)
             else:
-                self.end[i] = now
-                self.status[i] = OK
+                self.end_buf[i] = now
+                self.status_buf[i] = OK
                 done += 1
         if done:
             busy = self.busy  # TimeIntegral.change(now, -done), inlined: hot path
