@@ -254,9 +254,18 @@ class Endpoint(ControlLoop):
             w.k -= done
         if self.queue and w.state is READY:
             self._pull(w, now)
-        w.speed = self.speed[w.k]
-        self._reschedule(w, now)
-        if not jobs and w.idle_event is not None and not w.idle_event.triggered:
+        w.speed = speed = self.speed[w.k]
+        w.gen += 1  # self._reschedule(w, now), inlined: hot path (_pull leaves w.v as it was)
+        if jobs:
+            w.next_v = next_v = jobs[0][0]
+            gap = next_v - v
+            heappush(
+                self.calendar,
+                (now + (gap if gap > 0.0 else 0.0) / speed, next(self.seq), MILESTONE, w, w.gen),
+            )
+            return
+        w.next_v = INF
+        if w.idle_event is not None and not w.idle_event.triggered:
             w.idle_event.succeed()
 
     def _pull(self, w: Worker, now: float) -> None:
