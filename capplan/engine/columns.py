@@ -34,3 +34,26 @@ def column(values: np.ndarray) -> tuple[Buffer, np.ndarray]:
     else:
         buffer = array(_CODES[values.dtype], values.tobytes())
     return buffer, np.frombuffer(buffer, dtype=values.dtype)
+
+
+class Column:
+    """A per-request column attribute (class-level descriptor).
+
+    Assigning an array to it (`endpoint.end = np.full(n, np.nan)`, a stream's or a closed
+    loop's regrown array) stores a copy in a fresh buffer, `<name>_buf` on the instance,
+    and reading it gives the numpy array over that buffer. So whoever replaces a column
+    cannot leave the request paths writing into the old one.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.array_key, self.buffer_key = "_" + name + "_array", name + "_buf"
+
+    def __get__(self, obj: object, owner: type | None = None) -> np.ndarray:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        return obj.__dict__[self.array_key]
+
+    def __set__(self, obj: object, values: np.ndarray) -> None:
+        buffer, array_ = column(values)
+        obj.__dict__[self.buffer_key] = buffer
+        obj.__dict__[self.array_key] = array_

@@ -17,7 +17,7 @@ import numpy as np
 
 from capplan.distributions import Dist
 from capplan.engine.clock import INF, MergedEnvironment
-from capplan.engine.columns import Buffer, column
+from capplan.engine.columns import Buffer, Column
 from capplan.engine.config import EngineConfig
 from capplan.engine.control import ControlLoop
 from capplan.engine.integral import TimeIntegral
@@ -56,12 +56,13 @@ EPS = 1e-9  # virtual-time tolerance when popping milestones that are due
 class Endpoint(ControlLoop):
     """The state of one endpoint during a run."""
 
-    # Per-request columns (`adopt`), each with the buffer the request paths write through.
-    start: np.ndarray
-    first_token: np.ndarray
-    end: np.ndarray
-    worker_of: np.ndarray
-    status: np.ndarray
+    # Per-request columns: numpy arrays, each over the buffer `<name>_buf` that the request
+    # paths write through (capplan.engine.columns).
+    start = Column()
+    first_token = Column()
+    end = Column()
+    worker_of = Column()
+    status = Column()
     start_buf: Buffer
     first_token_buf: Buffer
     end_buf: Buffer
@@ -89,11 +90,11 @@ class Endpoint(ControlLoop):
         self.ft_work: list[float] | None = (
             first_token_work.tolist() if first_token_work is not None else None
         )
-        self.adopt("start", np.full(n, np.nan))
-        self.adopt("first_token", np.full(n, np.nan))
-        self.adopt("end", np.full(n, np.nan))
-        self.adopt("worker_of", np.full(n, -1, dtype=np.int32))
-        self.adopt("status", np.zeros(n, dtype=np.int8))
+        self.start = np.full(n, np.nan)
+        self.first_token = np.full(n, np.nan)
+        self.end = np.full(n, np.nan)
+        self.worker_of = np.full(n, -1, dtype=np.int32)
+        self.status = np.zeros(n, dtype=np.int8)
         self.retries = np.zeros(n, dtype=np.int16)
         self.limit = cfg.concurrency_limit
         self.speed = speed_table(cfg.batching_alpha, self.limit)
@@ -122,13 +123,6 @@ class Endpoint(ControlLoop):
             self._start = self.llm.start  # type: ignore[method-assign]
             self._admit = self.llm.admit  # type: ignore[method-assign]
             self.on_milestone = self.llm.on_milestone  # type: ignore[method-assign]
-
-    def adopt(self, name: str, values: np.ndarray) -> None:
-        """Make a copy of `values` the column `name` (start, first_token, end, worker_of,
-        status): a numpy array, and `name_buf` the buffer the request paths write it through."""
-        buffer, array = column(values)
-        setattr(self, name, array)
-        setattr(self, name + "_buf", buffer)
 
     # ------------------------------------------------------------ arrivals
     def _arrive_sync(self, i: int) -> None:

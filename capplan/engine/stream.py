@@ -162,11 +162,7 @@ def _append(endpoint: Endpoint, live: np.ndarray, chunk: Chunk) -> None:
         "retries": np.zeros(n, dtype=np.int16),
     }
     for name in _FIELDS:
-        values = np.concatenate([getattr(endpoint, name)[live], fresh[name]])
-        if name in ("arrival", "retries"):
-            setattr(endpoint, name, values)
-        else:  # a column the request paths write through its buffer
-            endpoint.adopt(name, values)
+        setattr(endpoint, name, np.concatenate([getattr(endpoint, name)[live], fresh[name]]))
     keep = live.tolist()
     endpoint.arrival_list = [endpoint.arrival_list[i] for i in keep] + arrival.tolist()
     endpoint.work = [endpoint.work[i] for i in keep] + work.tolist()
