@@ -173,6 +173,28 @@ def test_horizon_ends_the_loop_as_a_large_request_count_would(service: dict) -> 
         assert streamed[key] == pytest.approx(value, rel=1e-9, nan_ok=True), key
 
 
+def test_streaming_keeps_retries_and_failures_of_a_closed_loop() -> None:
+    """429s waiting for a retry and pods that fail hold requests across a block change:
+    without records they are renumbered with the rest, and the summary is the recorded
+    run's."""
+    case = make_case(
+        "SYNC",
+        workload=closed(12, None, 10800.0),
+        service={**LATENCY, "concurrency_limit": 2},
+        faults={"worker_mtbf_h": 0.5},
+        min_workers=2,
+        max_workers=4,
+        per_worker=2,
+    )
+    recorded, rec = run_replication(case, 0)
+    assert len(rec.arrival) > 1024 + 2048 and (rec.retries > 0).sum() > 100
+    assert recorded["worker_failures"] > 0 and recorded["rejected"] > 0
+    streamed, _ = run_replication(case, 0, records=False)
+    assert streamed.keys() == recorded.keys()
+    for key, value in recorded.items():
+        assert streamed[key] == pytest.approx(value, rel=1e-9, nan_ok=True), key
+
+
 def test_closed_loop_is_deterministic_in_its_seed() -> None:
     kw = {"service": LATENCY, "min_workers": 1, "max_workers": 2, "per_worker": 3}
     case = make_case("SYNC", workload=closed(8, None, 600.0), **kw)
