@@ -299,6 +299,30 @@ def test_bad_closed_loop_names_the_key(workload: dict, key: str) -> None:
         make_case("SYNC", workload=workload)
 
 
+@pytest.mark.parametrize(
+    ("workload", "line"),
+    [
+        ({}, "workload.concurrency: kind 'closed' needs the number of clients"),
+        ({"concurrency": 3, "requests": 0}, "workload.requests: Input should be greater"),
+        ({"concurrency": 3, "spans": [[0, 60]]}, "workload.spans: kind 'closed' takes none"),
+    ],
+)
+def test_bad_closed_loop_in_a_file_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], workload: dict, line: str
+) -> None:
+    from test_cli_recommend import write_scenario
+
+    from capplan.cli import main
+
+    path = write_scenario(tmp_path, workload={"kind": "closed", "rate": None, **workload})
+    for command in ("simulate", "recommend"):
+        assert main([command, str(path), "-q"]) == 2
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err
+        (message,) = (out + err).strip().splitlines()
+        assert line in message
+
+
 def test_closed_loop_on_async_is_one_clear_error() -> None:
     case = make_case("ASYNC", workload=closed(2, 10, 100.0))
     with pytest.raises(CapplanError, match=r"^workload\.kind: 'closed' needs a SYNC"):

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from capplan.errors import CapplanError
+from capplan.validation import field_error
 from capplan.workload.draws import Requests, check_warmup, stream_rng
 from capplan.workload.kind import Kind
 from capplan.workload.trace_file import load_trace
@@ -55,11 +56,12 @@ class Closed(Kind):
 
     @classmethod
     def check(cls, spec: WorkloadSpec) -> None:
-        super().check(spec)
+        if spec.concurrency is None:
+            raise field_error("concurrency", "kind 'closed' needs the number of clients (>= 1)")
         if spec.path is not None and (spec.context_tokens or spec.generated_tokens):
             raise ValueError("kind 'closed' takes token lengths from path or the distributions")
         if spec.spans is not None:  # spans cut an open loop's pre-drawn arrivals
-            raise ValueError("kind 'closed' takes no spans: its arrivals follow the pool")
+            raise field_error("spans", "kind 'closed' takes none: its arrivals follow the pool")
 
     @property
     def clients(self) -> int:
