@@ -9,11 +9,12 @@
 
 Speed: a static M/M/4 pool (lambda 3.2, mu 1, ASYNC, per_worker 1) for 200,000
 requests through capplan's engine with the Launch autoscaler loop running
-(min = max = 4, so the celery autoscaler ticks every 3 s but never changes the
-pool), and through the peers in shared/bench/peers.py beside the repository (or beside
-a folder that holds it) — a bare heapq loop,
-idiomatic SimPy and Ciw — in this same process, on the same draws. This
-machine is shared and noisy, so the ratios matter, not the absolute rates.
+(min = max = 4: a fixed pool, whose loop writes a timeline row every 3 s
+without running the celery policy, capplan/engine/fixed.py), and through the
+peers in shared/bench/peers.py beside the repository (or beside a folder that
+holds it) — a bare heapq loop, idiomatic SimPy and Ciw — in this same process,
+on the same draws. This machine is shared and noisy, so the ratios matter, not
+the absolute rates.
 """
 
 from __future__ import annotations
