@@ -14,7 +14,9 @@ when it is cheaper than the next bump. A GPU type stops once nothing left can
 beat the cheapest confirmed configuration, or after `max_bumps` rounds.
 When the search explored on a screening case, the passes whose screened lower
 bound on cost is below the cheapest confirmed are then confirmed together
-(`capplan.planner.screening.near_ties`).
+(`capplan.planner.screening.near_ties`); every such pass that fails on the
+whole horizon is counted (`Search.refuted`), and the planner then searches
+again on the whole horizon (`capplan.planner.screening`, the fallback).
 """
 
 from __future__ import annotations
@@ -105,6 +107,8 @@ def confirm(
                     q.best = doc
             elif not ties:  # a near tie that fails is not bumped: the rounds did that
                 failed.append(cfg)
+            if not doc["meets_slo"] and explore_case is not case:
+                search.refuted += 1  # the screen let it through: plan_template falls back
         bumps = [b for cfg in failed for b in neighbours(cfg, cap, grid) if b not in seen]
         bumps = list(dict.fromkeys(bumps))
         seen.update(bumps)

@@ -45,14 +45,22 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
     # loop has no busiest windows of its own (its traffic follows the pool), so never.
     screen = screening_for(case, scenario.planner) if closed_clients(case) is None else None
     explore = screen.case if screen is not None else case
-    statics = static_stage(explore, cands, cap, runner, search, floor)
-    finals = autoscaled_stage(explore, cands, statics, cap, runner, search, floor)
-    explored = search.simulations
-    # Bumps are explored where the finals were, so the queue orders like with like.
     options = confirm_options(case, cands, scenario.planner)
-    recommended, confirmed, failed = confirm(
-        case, finals, reps, cap, runner, search, explore_case=explore, **options
+    finals, (recommended, confirmed, failed) = search_and_confirm(
+        explore, case, cands, (cap, floor, reps), runner, search, options
     )
+    explored = search.simulations - search.confirming
+    if screen is not None and search.refuted:
+        # The screen let through a pass the whole horizon failed, so the search may have
+        # stopped short of full simulation's pick: search again on the whole horizon,
+        # the same computation as with screening off, so the pick is exactly its pick.
+        full = Search(explored=[])
+        finals, (recommended, confirmed, failed) = search_and_confirm(
+            case, case, cands, (cap, floor, reps), runner, full, options
+        )
+        search.simulations += full.simulations
+        search.explored.extend(full.explored or [])  # type: ignore[union-attr]
+        search.pruned = full.pruned
 
     current = evaluate(runner, case, [current_config(case)], reps)[0]
     thumb_cfg = rule_of_thumb(case)
@@ -76,7 +84,7 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
         "alternatives": alternatives(finals, confirmed, failed, screens, recommended, reps, bounds),
         "sensitivity": stressed,
         "explored": [point(c, s) for c, s in search.explored or []],
-        "screening": screening_doc(screen, explored),
+        "screening": screening_doc(screen, explored, fell_back=bool(screen and search.refuted)),
     }
     if recommended is None:
         doc["best_achievable"], doc["why"] = best_achievable(
@@ -93,6 +101,27 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
         "seconds": round(search.seconds, 2),
     }
     return Recommendation.model_validate(doc)
+
+
+def search_and_confirm(
+    explore: Case,
+    case: Case,
+    cands: list,
+    limits: tuple[int, int, int],
+    runner: Runner,
+    search: Search,
+    options: dict[str, Any],
+) -> tuple[list, tuple]:
+    """Explore on `explore` (the case, or its screening case), then confirm the passes
+    on the whole `case`: the finals and confirm()'s answer. `limits`: cap, floor, reps."""
+    cap, floor, reps = limits
+    statics = static_stage(explore, cands, cap, runner, search, floor)
+    finals = autoscaled_stage(explore, cands, statics, cap, runner, search, floor)
+    before = search.simulations
+    # Bumps are explored where the finals were, so the queue orders like with like.
+    answer = confirm(case, finals, reps, cap, runner, search, explore_case=explore, **options)
+    search.confirming += search.simulations - before
+    return finals, answer
 
 
 # ---------------------------------------------------------------- entry point

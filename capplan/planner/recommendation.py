@@ -198,7 +198,14 @@ class Screening(_Doc):
     simulated_fraction: float
     tail_ratio: float = Field(description="requests in the horizon per request in the windows")
     explored_simulations: int
-    full_simulations_saved: float
+    full_simulations_saved: float = Field(
+        description="negative when the search fell back: what screening cost instead"
+    )
+    fell_back: bool = Field(
+        False,
+        description="a pass explored on the windows failed on the whole horizon, so the "
+        "search ran again on the whole horizon (the pick is that search's)",
+    )
     note: str
 
 

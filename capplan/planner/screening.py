@@ -80,16 +80,27 @@ pool (min = max, LB = cost) and for an autoscaled one unless replication 0 is
 much busier in the windows than replications 1..R while the pool sits at
 min_workers everywhere else.
 
-What is not guaranteed: that P is one of the screened passes. The screen is
-lenient by design, so the screened staircase can find smaller pools that
-pass on the windows and fail on the whole horizon, and stop early on their
-estimated cost (`capplan.planner.search.autoscaled_search` stops at the
-min_workers whose bare cost reaches the cheapest pass). Confirmation then
-climbs by bumps, at most `max_bumps` rounds. On two generated two-hour ASYNC
-scenarios the pick was dearer for that reason, and the near-tie batch does
-not cover it: tests/test_screening.py's `_generated(8)` entries 1 and 5 with
-horizon 7200 and the default per_worker grid (with near ties confirmed: 12 %
-dearer in the first, 36 % in the second, where before nothing confirmed).
+When the screen was wrong: the fallback. The screen is lenient by design, so
+the screened staircase can find smaller pools that pass on the windows and
+fail on the whole horizon, and stop early on their estimated cost
+(`capplan.planner.search.autoscaled_search` stops at the min_workers whose
+bare cost reaches the cheapest pass); then P may never be explored, and the
+bumps (at most `max_bumps` rounds) need not climb back to it. Two generated
+two-hour ASYNC scenarios picked 12 % and 36 % dearer that way
+(tests/test_screening.py). So when any pass explored on the windows fails its
+whole-horizon confirmation (`Search.refuted`), `plan_template` runs the search
+again on the whole horizon, the same computation as with screening off, and
+its pick is exactly P; the document says so (`fell_back`, with what screening
+cost in place of what it saved).
+
+What is still not guaranteed. When no screened pass was refuted, the
+screened search's stopping rules (`autoscaled_search` at min × price ≥ the
+cheapest pass; the stages' pruning by bound) compare with the cheapest pass's
+*estimated* whole-horizon cost. Were that estimate below the pass's true
+cost, the search could stop before a min_workers whose pool costs between
+the two; the near-tie batch covers passes explored, not pools never explored.
+No generated scenario has shown it; stopping on an upper bound of the cost
+(max_workers billed outside the windows) would close it, with less pruning.
 """
 
 from __future__ import annotations
@@ -201,12 +212,30 @@ def near_ties(
     return taken
 
 
-def screening_doc(screen: Screening | None, explored: int) -> dict[str, Any] | None:
-    """What the recommendation says about screening: the windows and what it saved."""
+def screening_doc(
+    screen: Screening | None, explored: int, fell_back: bool = False
+) -> dict[str, Any] | None:
+    """What the recommendation says about screening: the windows and what it saved
+    (when it fell back, what it cost: its exploring runs, on top of a whole search)."""
     if screen is None:
         return None
-    saved = explored * (1.0 - screen.fraction)
+    saved = explored * ((-screen.fraction) if fell_back else (1.0 - screen.fraction))
     hours = ", ".join(f"{a / 3600:.1f}–{b / 3600:.1f} h" for a, b in screen.windows)
+    if fell_back:
+        note = (
+            f"explored first on the {len(screen.windows)} busiest windows ({hours}); a pass "
+            "there failed on the whole horizon, so the search ran again on the whole "
+            "horizon and the pick is what it found (screening cost about "
+            f"{-saved:.1f} whole-horizon simulations here instead of saving any)"
+        )
+    else:
+        note = (
+            f"explored on the {len(screen.windows)} busiest windows ({hours}), each after "
+            f"{screen.warmup_s:g} s of the traffic before it: {explored} one-replication runs "
+            f"of {screen.fraction:.1%} of the horizon each, about {saved:.1f} whole-horizon "
+            "simulations saved; the finalists, the current configuration, the rule of "
+            "thumb and the sensitivity were simulated on the whole horizon"
+        )
     return {
         "windows_s": [list(w) for w in screen.windows],
         "warmup_s": screen.warmup_s,
@@ -214,11 +243,6 @@ def screening_doc(screen: Screening | None, explored: int) -> dict[str, Any] | N
         "tail_ratio": round(screen.tail_ratio, 3),
         "explored_simulations": explored,
         "full_simulations_saved": round(saved, 1),
-        "note": (
-            f"explored on the {len(screen.windows)} busiest windows ({hours}), each after "
-            f"{screen.warmup_s:g} s of the traffic before it: {explored} one-replication runs "
-            f"of {screen.fraction:.1%} of the horizon each, about {saved:.1f} whole-horizon "
-            "simulations saved; the finalists, the current configuration, the rule of "
-            "thumb and the sensitivity were simulated on the whole horizon"
-        ),
+        "fell_back": fell_back,
+        "note": note,
     }

@@ -172,6 +172,8 @@ class Search:
     simulations: int = 0
     seconds: float = 0.0
     explored: list[tuple[Config, dict]] | None = None
+    refuted: int = 0  # passes explored on a screening case that failed on the whole horizon
+    confirming: int = 0  # simulations of the confirmation (whole horizon, and its bumps)
 
 
 def static_stage(
