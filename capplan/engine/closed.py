@@ -31,7 +31,7 @@ from capplan.engine.config import EngineConfig
 from capplan.engine.endpoint import SEND, Endpoint
 from capplan.engine.records import PENDING, EngineRecord
 from capplan.engine.setup import start_endpoint, without_cycle_collector
-from capplan.engine.stream import Chunk, Sink, _append, _renumber
+from capplan.engine.stream import Chunk, Sink, _append, _renumber, emptied
 from capplan.errors import CapplanError
 
 
@@ -179,20 +179,7 @@ class Clients:
             record.status,
             None if ep.stream_tokens is None else ep.stream_tokens[:used],  # type: ignore[attr-defined]
         )
-        empty = np.zeros(0)
-        return replace(
-            record,
-            arrival=empty,
-            start=empty,
-            first_token=empty,
-            end=empty,
-            worker=np.zeros(0, dtype=np.int32),
-            status=np.zeros(0, dtype=np.int8),
-            retries=np.zeros(0, dtype=np.int16),
-            timeline=record.timeline[:0],
-            prompt_tokens=None,
-            output_tokens=None,
-        )
+        return emptied(record)
 
 
 def _sink_done(ep: Endpoint, used: int, live: np.ndarray, sink: Sink) -> None:

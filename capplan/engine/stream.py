@@ -90,6 +90,11 @@ def run_endpoint_stream(
         record.status,
         endpoint.stream_tokens,  # type: ignore[attr-defined]
     )
+    return emptied(record)
+
+
+def emptied(record: EngineRecord) -> EngineRecord:
+    """The record without its per-request arrays: they went to the sink."""
     empty = np.zeros(0)
     return replace(
         record,
