@@ -223,9 +223,11 @@ def test_bad_spans_name_the_field(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- screening's pick
-def _generated(n: int) -> list[dict[str, Any]]:
-    """Small scenarios: two hours of base traffic with one busy window somewhere."""
-    rng = np.random.default_rng(20261130)
+def _generated(
+    n: int, seed: int = 20261130, latest: int = 35, types: tuple[str, ...] = ("SYNC", "ASYNC")
+) -> list[dict[str, Any]]:
+    """Small scenarios: base traffic with one busy window starting by minute `latest`."""
+    rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
         out.append(
@@ -233,12 +235,12 @@ def _generated(n: int) -> list[dict[str, Any]]:
                 "seed": i,
                 "base": float(rng.uniform(0.5, 2.0)),
                 "peak": float(rng.uniform(3.0, 8.0)),
-                "at": float(rng.integers(10, 35)) * 60,
+                "at": float(rng.integers(10, latest)) * 60,
                 "duration": float(rng.integers(8, 20)) * 60,
                 "mean": float(rng.uniform(0.3, 1.2)),
                 "alpha": float(rng.uniform(0.2, 0.8)),
                 "slack": float(rng.uniform(2.0, 6.0)),
-                "endpoint_type": ["SYNC", "ASYNC"][i % 2],
+                "endpoint_type": types[i % len(types)],
             }
         )
     return out
@@ -246,25 +248,8 @@ def _generated(n: int) -> list[dict[str, Any]]:
 
 def _two_hours(n: int) -> list[dict[str, Any]]:
     """Two hours of SYNC traffic with one busy window, three per_worker values."""
-    rng = np.random.default_rng(7)
-    out = []
-    for i in range(n):
-        out.append(
-            {
-                "seed": i,
-                "base": float(rng.uniform(0.5, 2.0)),
-                "peak": float(rng.uniform(3.0, 8.0)),
-                "at": float(rng.integers(10, 60)) * 60,
-                "duration": float(rng.integers(8, 20)) * 60,
-                "mean": float(rng.uniform(0.3, 1.2)),
-                "alpha": float(rng.uniform(0.2, 0.8)),
-                "slack": float(rng.uniform(2.0, 6.0)),
-                "endpoint_type": "SYNC",
-                "horizon": 7200.0,
-                "per_worker": [1, 2, 4],
-            }
-        )
-    return out
+    extra = {"horizon": 7200.0, "per_worker": [1, 2, 4]}
+    return [p | extra for p in _generated(n, seed=7, latest=60, types=("SYNC",))]
 
 
 # One hour, per_worker 1 or 4; and the two of the first 14 two-hour scenarios where,

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from capplan.analytic import closed_clients
-from capplan.planner.bound import candidates
-from capplan.planner.config import HOURS_PER_MONTH, current_config, workers_floor
+from capplan.planner.bound import Candidate, candidates
+from capplan.planner.config import HOURS_PER_MONTH, Config, current_config, workers_floor
 from capplan.planner.confirmation import confirm, confirm_options
 from capplan.planner.evidence import (
     alternatives,
@@ -50,7 +50,8 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
         explore, case, cands, (cap, floor, reps), runner, search, options
     )
     explored = search.simulations - search.confirming
-    if screen is not None and search.refuted:
+    fell_back = screen is not None and search.refuted > 0
+    if fell_back:
         # The screen let through a pass the whole horizon failed, so the search may have
         # stopped short of full simulation's pick: search again on the whole horizon,
         # the same computation as with screening off, so the pick is exactly its pick.
@@ -84,7 +85,7 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
         "alternatives": alternatives(finals, confirmed, failed, screens, recommended, reps, bounds),
         "sensitivity": stressed,
         "explored": [point(c, s) for c, s in search.explored or []],
-        "screening": screening_doc(screen, explored, fell_back=bool(screen and search.refuted)),
+        "screening": screening_doc(screen, explored, fell_back),
     }
     if recommended is None:
         doc["best_achievable"], doc["why"] = best_achievable(
@@ -106,12 +107,12 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
 def search_and_confirm(
     explore: Case,
     case: Case,
-    cands: list,
+    cands: list[Candidate],
     limits: tuple[int, int, int],
     runner: Runner,
     search: Search,
     options: dict[str, Any],
-) -> tuple[list, tuple]:
+) -> tuple[list[tuple[Config, float]], tuple[dict | None, list[dict], set[str]]]:
     """Explore on `explore` (the case, or its screening case), then confirm the passes
     on the whole `case`: the finals and confirm()'s answer. `limits`: cap, floor, reps."""
     cap, floor, reps = limits
