@@ -117,6 +117,7 @@ def run(days: int, rate: float, mode: str, workers: int) -> dict:
         "simulated_hours": (whole + explored * fraction) * days * 24,
         "pick": tuple(getattr(rec, k) for k in KEYS) if rec else None,
         "cost": rec.cost_per_hour if rec else None,
+        "fell_back": bool(screen and screen.fell_back),
     }
 
 
@@ -135,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
             f"screening {r['mode']:>3}: wall {r['seconds']:.1f} s (load average at start "
             f"{r['load']:.2f}), simulations {r['simulations']} ({r['on_windows']} on the "
             f"windows, {r['on_whole']} the rest), simulated "
-            f"{r['simulated_hours']:.0f} h; pick {r['pick']} at ${r['cost']:.3f}/h",
+            f"{r['simulated_hours']:.0f} h; pick {r['pick']} at ${r['cost']:.3f}/h"
+            + ("; fell back to the whole horizon" if r["fell_back"] else ""),
             flush=True,
         )
     if len(rows) == 2:

@@ -6,8 +6,9 @@ pieces — the windows are the busiest, a spans run serves exactly the full
 run's requests, its percentiles bound the full run's from below — and the
 promise: on generated scenarios (one or two hours of piecewise traffic with one
 busy window), the pick with screening is the pick without it, or one that costs
-no more and meets the SLO on the whole horizon; and the rule that keeps it when
-the cost estimate swaps two passes (near ties confirmed together).
+no more and meets the SLO on the whole horizon; the rule that keeps it when
+the cost estimate swaps two passes (near ties confirmed together); and the
+fallback when the search stopped on an estimate below what it skipped.
 """
 
 from __future__ import annotations
@@ -23,11 +24,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capplan.errors import CapplanError
-from capplan.planner import recommend
+from capplan.planner import document, recommend, search
+from capplan.planner.bound import Candidate
 from capplan.planner.config import Config, config_of, run_config
 from capplan.planner.confirmation import confirm
-from capplan.planner.screening import busiest_windows, near_ties, screening_for
-from capplan.planner.search import Search
+from capplan.planner.screening import (
+    busiest_windows,
+    fallback_reason,
+    near_ties,
+    screening_for,
+)
+from capplan.planner.search import Search, autoscaled_search, kept
 from capplan.quantiles import ALPHA
 from capplan.scenario import Scenario, build_scenario
 from capplan.simulate import run_replication
@@ -338,3 +345,115 @@ def test_near_ties_take_exactly_the_passes_below_the_best(lows: list[float], bes
     left = [c for items in todo.values() for c, _ in items]
     assert sorted(taken + left) == sorted(cfgs)
     assert all(lower[c] < best for c in taken) and all(lower[c] >= best for c in left)
+
+
+# ---------------------------------------------------------------- stops on an estimate
+def _low_estimates(monkeypatch: pytest.MonkeyPatch, factor: float) -> None:
+    """Screening runs (spans) estimate their whole-horizon cost at `factor` × the truth."""
+    real = search.run_config
+
+    def low(case: Any, cfg: Config, replication: int) -> dict:
+        summary = real(case, cfg, replication)
+        if case.workload.spans:
+            summary = summary | {"cost_per_hour": summary["cost_per_hour"] * factor}
+        return summary
+
+    monkeypatch.setattr(search, "run_config", low)
+
+
+def test_a_search_stopped_on_a_low_estimate_falls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Estimates at half the truth stop the screened staircases early: on this
+    generated two-hour scenario, without the check on what the stops skipped, the
+    screened pick is dearer than full simulation's; with it, the planner sees a skipped
+    bound below the pick's cost, searches again, and picks exactly full simulation's."""
+    params = dict(_two_hours(8)[7])
+    grid = params.pop("per_worker")
+    keys = ("gpu_type", "gpus", "min_workers", "max_workers", "per_worker")
+
+    def pick(mode: str) -> tuple[list[Any], Any]:
+        planner = {"screening": mode, "screen_warmup_s": 300, "sensitivity": [], "per_worker": grid}
+        scen = piecewise_scenario(tmp_path / f"{mode}.csv", planner=planner, **params)
+        doc = recommend(scen, workers=1)[0]
+        assert doc.recommended is not None, doc.why
+        return [getattr(doc.recommended, k) for k in keys], doc
+
+    full, _ = pick("off")
+    _low_estimates(monkeypatch, 0.5)
+    checked, doc = pick("on")
+    assert doc.screening.fell_back and "stopped on an estimated cost" in doc.screening.note
+    assert checked == full
+    # The witness: the same screened search, its stops unchecked, picks dearer.
+    unchecked = document.fallback_reason
+    monkeypatch.setattr(document, "fallback_reason", lambda r, skipped, b: unchecked(r, [], b))
+    blind, blind_doc = pick("on")
+    assert not blind_doc.screening.fell_back
+    assert blind != full and blind_doc.recommended.cost_per_hour > doc.recommended.cost_per_hour
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    floor=st.integers(0, 2),
+    best_workers=st.floats(0.0, 6.0),
+)
+def test_a_stopped_staircase_bounds_every_pool_it_skipped(
+    tmp_path_factory: pytest.TempPathFactory, floor: int, best_workers: float
+) -> None:
+    """Whatever the cheapest pass so far (`best`), the staircase explores no pool with
+    min_workers at or above where it stopped, and every such pool bills at least the
+    bound it recorded (sampled: the smallest and the largest max_workers)."""
+    path = tmp_path_factory.mktemp("stair") / "rate.csv"
+    scen = piecewise_scenario(path, horizon=1800.0, at=600.0, duration=600.0, peak=4.0)
+    case = scen.cases()[0]
+    base, cap, static_m = Config(A10, 1, 0, 0, 2), 6, 5
+    price = run_config(case, base.with_workers(1, 1), 1)["cost_per_hour"]
+    explored = autoscaled_search(
+        case, base, (static_m, static_m * price), cap, floor, price, best_workers * price
+    )
+    mins = {c.min_workers for c, _ in explored.evaluations}
+    if explored.stopped_at is None:
+        assert not mins or max(mins) < static_m
+        return
+    stop = round(explored.stopped_at / price)
+    assert explored.stopped_at == pytest.approx(stop * price)
+    assert floor <= stop < static_m and all(m < stop for m in mins)
+    for x in sorted({stop + 1, cap}):
+        cost = run_config(case, base.with_workers(stop, x), 1)["cost_per_hour"]
+        assert cost >= explored.stopped_at * (1 - 1e-9)
+
+
+@given(
+    bounds=st.lists(st.floats(0.0, 10.0) | st.none(), min_size=0, max_size=8),
+    best=st.floats(0.0, 10.0) | st.just(math.inf),
+)
+def test_a_pruned_candidate_leaves_its_bound(
+    tmp_path_factory: pytest.TempPathFactory, bounds: list[float | None], best: float
+) -> None:
+    """`kept` drops exactly the candidates whose proven bound reaches the best (never
+    the template's own GPU type), and records each dropped bound."""
+    path = tmp_path_factory.mktemp("kept") / "rate.csv"
+    case = piecewise_scenario(path).cases()[0]
+    gpus = [A10, "nvidia-tesla-t4"]
+    cands = [
+        Candidate(Config(gpus[i % 2], 1, 0, 0, 1 + i), None, 1.0, b)  # type: ignore[arg-type]
+        for i, b in enumerate(bounds)
+    ]
+    found = Search()
+    left = kept(case, [(i, c) for i, c in enumerate(cands)], best, found)
+    dropped = [c for i, c in enumerate(cands) if i not in {k for k, _ in left}]
+    assert all(c.base.gpu_type != A10 and c.bound >= best for c in dropped)  # type: ignore[operator]
+    assert all(c.base.gpu_type == A10 or c.bound is None or c.bound < best for _, c in left)
+    assert sorted(found.skipped) == sorted(c.bound for c in dropped)  # type: ignore[type-var]
+
+
+@given(
+    refuted=st.integers(0, 3),
+    skipped=st.lists(st.floats(0.0, 10.0), max_size=6),
+    best=st.floats(0.0, 10.0) | st.just(math.inf),
+)
+def test_the_fallback_is_taken_exactly_when_the_argument_needs_it(
+    refuted: int, skipped: list[float], best: float
+) -> None:
+    why = fallback_reason(refuted, skipped, best)
+    assert (why is not None) == (refuted > 0 or any(b < best for b in skipped))

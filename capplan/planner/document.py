@@ -19,7 +19,7 @@ from capplan.planner.evidence import (
     rule_of_thumb,
 )
 from capplan.planner.recommendation import Recommendation, evidence_of
-from capplan.planner.screening import screening_doc, screening_for
+from capplan.planner.screening import fallback_reason, screening_doc, screening_for
 from capplan.planner.search import Search, autoscaled_stage, static_stage
 from capplan.planner.sensitivity import sensitivity
 from capplan.scenario import Case, Scenario, load_scenario
@@ -50,11 +50,12 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
         explore, case, cands, (cap, floor, reps), runner, search, options
     )
     explored = search.simulations - search.confirming
-    fell_back = screen is not None and search.refuted > 0
-    if fell_back:
-        # The screen let through a pass the whole horizon failed, so the search may have
-        # stopped short of full simulation's pick: search again on the whole horizon,
-        # the same computation as with screening off, so the pick is exactly its pick.
+    best = recommended["cost_per_hour"] if recommended else math.inf
+    why = fallback_reason(search.refuted, search.skipped, best) if screen else None
+    if why is not None:
+        # The screened search may have stopped short of full simulation's pick (a pass
+        # the whole horizon failed, or a stop on an estimate): search again on the whole
+        # horizon, the same computation as with screening off, so the pick is its pick.
         full = Search(explored=[])
         finals, (recommended, confirmed, failed) = search_and_confirm(
             case, case, cands, (cap, floor, reps), runner, full, options
@@ -85,7 +86,7 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
         "alternatives": alternatives(finals, confirmed, failed, screens, recommended, reps, bounds),
         "sensitivity": stressed,
         "explored": [point(c, s) for c, s in search.explored or []],
-        "screening": screening_doc(screen, explored, fell_back),
+        "screening": screening_doc(screen, explored, why),
     }
     if recommended is None:
         doc["best_achievable"], doc["why"] = best_achievable(

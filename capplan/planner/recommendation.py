@@ -203,8 +203,9 @@ class Screening(_Doc):
     )
     fell_back: bool = Field(
         False,
-        description="a pass explored on the windows failed on the whole horizon, so the "
-        "search ran again on the whole horizon (the pick is that search's)",
+        description="a pass explored on the windows failed on the whole horizon, or the "
+        "search stopped on an estimate before pools whose cost bound is below the pick's, "
+        "so it ran again on the whole horizon (the pick is that search's; the note says why)",
     )
     note: str
 

@@ -93,14 +93,36 @@ again on the whole horizon, the same computation as with screening off, and
 its pick is exactly P; the document says so (`fell_back`, with what screening
 cost in place of what it saved).
 
-What is still not guaranteed. When no screened pass was refuted, the
-screened search's stopping rules (`autoscaled_search` at min × price ≥ the
-cheapest pass; the stages' pruning by bound) compare with the cheapest pass's
-*estimated* whole-horizon cost. Were that estimate below the pass's true
-cost, the search could stop before a min_workers whose pool costs between
-the two; the near-tie batch covers passes explored, not pools never explored.
-No generated scenario has shown it; stopping on an upper bound of the cost
-(max_workers billed outside the windows) would close it, with less pruning.
+When the search stopped on an estimate: the fallback too. The screened
+search's stopping rules compare with the cheapest pass's *estimated*
+whole-horizon cost: a candidate whose proven bound reaches it is pruned
+(`capplan.planner.search.kept`), and a staircase stops at the min_workers
+whose bare cost m × price reaches it (`autoscaled_search`). An estimate below
+the pass's true cost stops too early. So each stop records a lower bound on
+the cost of every pool it skipped (the proven bound; m × price, since a pool
+never bills fewer than min_workers), and when any of them is below B, the
+cheapest confirmed cost, the planner falls back as well
+(`fallback_reason`).
+
+The guarantee, with both fallbacks. Assume (i) a configuration that passes
+replication 0 on the whole horizon passes it on the screen (above); (ii) the
+searches' own premises: passing is monotone in min_workers and in
+max_workers, and fewer than `stable_workers` never pass; (iii) at a fixed
+min_workers, more max_workers never bill fewer workers; (iv) LB(Q) ≤ Q's
+confirmed cost (above). Full simulation explores every pass it confirms on
+replication 0 of the whole horizon (the search and the bumps alike), so P
+passed there, and by (i) passes the screen. Either a stop skipped P: then it
+recorded a bound ≤ C*, and without a fallback that bound is ≥ B. Or the
+screened search explored a pass Q of P's candidate that costs no more than P
+on every replication: when P's min_workers m is below the screened static
+pool's size M, the staircase reached m (no stop skipped it) and, by (i) and
+(ii), its smallest passing max_workers there is at most P's, so by (iii)
+Q = (m, that max) bills no more; when m ≥ M, Q = (M, M) bills exactly M ≤ m
+workers. Q was confirmed and met the SLO (B ≤ cost(Q) ≤ C*), or failed (a
+refuted pass: the planner falls back), or was never confirmed, and then
+LB(Q) ≥ B (near ties) and LB(Q) ≤ cost(Q) ≤ C* by (iv). So without a
+fallback B ≤ C*: screening picks P or a configuration confirmed no dearer on
+the same replications; with one, the pick is exactly P.
 """
 
 from __future__ import annotations
@@ -212,20 +234,37 @@ def near_ties(
     return taken
 
 
+def fallback_reason(refuted: int, skipped: list[float], best: float) -> str | None:
+    """Why the screened search must run again on the whole horizon (None: it need not),
+    given its refuted passes, the lower bounds of what it skipped on cost, and `best`,
+    its cheapest confirmed cost (∞: none). The argument: the module docstring."""
+    if refuted:
+        return f"{refuted} pass{'es' if refuted > 1 else ''} there failed on the whole horizon"
+    below = sum(bound < best for bound in skipped)
+    if below:
+        return (
+            f"the search stopped on an estimated cost before {below} part"
+            f"{'s' if below > 1 else ''} of the space whose cost bound is below the pick's"
+        )
+    return None
+
+
 def screening_doc(
-    screen: Screening | None, explored: int, fell_back: bool = False
+    screen: Screening | None, explored: int, why: str | None = None
 ) -> dict[str, Any] | None:
     """What the recommendation says about screening: the windows and what it saved
-    (when it fell back, what it cost: its exploring runs, on top of a whole search)."""
+    (when it fell back, `why`, and what it cost: its exploring runs, on top of a whole
+    search)."""
     if screen is None:
         return None
+    fell_back = why is not None
     saved = explored * ((-screen.fraction) if fell_back else (1.0 - screen.fraction))
     hours = ", ".join(f"{a / 3600:.1f}–{b / 3600:.1f} h" for a, b in screen.windows)
     if fell_back:
         note = (
-            f"explored first on the {len(screen.windows)} busiest windows ({hours}); a pass "
-            "there failed on the whole horizon, so the search ran again on the whole "
-            "horizon and the pick is what it found (screening cost about "
+            f"explored first on the {len(screen.windows)} busiest windows ({hours}); {why}, "
+            "so the search ran again on the whole horizon and the pick is what it found "
+            "(screening cost about "
             f"{-saved:.1f} whole-horizon simulations here instead of saving any)"
         )
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from capplan.analytic import (
     workers_for_peak,
@@ -21,6 +22,8 @@ from capplan.planner.config import (
 from capplan.planner.verdict import passes_slo, stable_workers
 from capplan.scenario import Case
 from capplan.sweep import Runner
+
+K = TypeVar("K")
 
 
 # ---------------------------------------------------------------- searches (run in workers)
@@ -92,6 +95,8 @@ class Explored:
     evaluations: list[tuple[Config, dict]]
     best: Config | None = None
     passed: dict[Config, bool] = field(default_factory=dict)
+    # A lower bound on the cost of every pool the search stopped before (None: none).
+    stopped_at: float | None = None
 
     def record(self, case: Case, cfg: Config) -> bool:
         if cfg in self.passed:  # a search may ask twice; the run is the same
@@ -136,7 +141,9 @@ def autoscaled_search(
     min_workers billed pods (Launch's HPA and Celery autoscaler keep min_workers; a
     failed pod is replaced at once), so it costs at least min × price: the walk stops
     at the first min where that reaches the cheapest pass known (`best`, from earlier
-    waves, or one found here). max_workers only costs when used, so the smallest
+    waves, or one found here); `stopped_at` keeps m × price where it stopped, a lower
+    bound on every pool it left (min ≥ m), for the screened search's check
+    (`capplan.planner.screening`). max_workers only costs when used, so the smallest
     passing max is the cheapest for its min whenever extra workers only add cost;
     the confirmation tries the next max when it is not (`capplan.planner.confirmation`).
     """
@@ -145,10 +152,9 @@ def autoscaled_search(
     stable = stable_workers(case, base.with_workers(cap, cap))
     hi, guess = cap, static_m  # the first min starts at max M, the static pool's size
     for m in range(floor, static_m):
-        if m * price >= best:
-            break
         lo = max(m + 1, stable)
-        if lo > hi:
+        if m * price >= best or lo > hi:
+            explored.stopped_at = m * price  # every pool with min ≥ m bills at least this
             break
         x = smallest_passing_from(
             lambda n, m=m: explored.record(case, base.with_workers(m, n)), lo, hi, guess
@@ -174,6 +180,9 @@ class Search:
     explored: list[tuple[Config, dict]] | None = None
     refuted: int = 0  # passes explored on a screening case that failed on the whole horizon
     confirming: int = 0  # simulations of the confirmation (whole horizon, and its bumps)
+    # For each part of the space left unsearched on cost (a candidate pruned by its bound,
+    # a staircase stopped at a min_workers): a lower bound on the cost of every pool in it.
+    skipped: list[float] = field(default_factory=list)
 
 
 def static_stage(
@@ -190,7 +199,7 @@ def static_stage(
     pending = list(keys.items())
     while pending:
         wave, pending = pending[:WAVE], pending[WAVE:]
-        wave = [(k, c) for k, c in wave if worth(case, c, best)]
+        wave = kept(case, wave, best, search)
         tasks = [
             (
                 case,
@@ -207,8 +216,20 @@ def static_stage(
             search.explored.extend(explored.evaluations)  # type: ignore[union-attr]
             if explored.best is not None:
                 best = min(best, explored.cost(explored.best))
-        pending = [(k, c) for k, c in pending if worth(case, c, best)]
+        pending = kept(case, pending, best, search)
     return results
+
+
+def kept(case: Case, items: list[tuple[K, Candidate]], best: float, search: Search) -> list:
+    """The items whose candidate is `worth` simulating; each dropped candidate's proven
+    bound goes to `search.skipped` (no pool of it costs less)."""
+    out = []
+    for key, c in items:
+        if worth(case, c, best):
+            out.append((key, c))
+        else:
+            search.skipped.append(c.bound)  # type: ignore[arg-type]  # worth: not None
+    return out
 
 
 def autoscaled_stage(
@@ -237,21 +258,23 @@ def autoscaled_stage(
         static = statics.get(key)
         if static is None or static.best is None:
             continue
-        todo.append((c, (static.best.min_workers, static.cost(static.best))))
+        todo.append(((static.best.min_workers, static.cost(static.best)), c))
     searched = 0
     while todo:
         wave, todo = todo[:WAVE], todo[WAVE:]
-        wave = [(c, m) for c, m in wave if worth(case, c, best)]
+        wave = kept(case, wave, best, search)
         searched += len(wave)
         tasks = [
-            (case, c.base, m, cap, floor, c.screen.option.cost_per_hour, best) for c, m in wave
+            (case, c.base, m, cap, floor, c.screen.option.cost_per_hour, best) for m, c in wave
         ]
         for explored in runner.map(autoscaled_search, tasks):
             search.simulations += len(explored.evaluations)
             search.explored.extend(explored.evaluations)  # type: ignore[union-attr]
             found.update(explored.passing())
+            if explored.stopped_at is not None:
+                search.skipped.append(explored.stopped_at)
         best = min(found.values(), default=math.inf)
-        todo = [(c, m) for c, m in todo if worth(case, c, best)]
+        todo = kept(case, todo, best, search)
     # Candidates never searched with the autoscaler: their bound could not beat the best.
     search.pruned = len(cands) - searched
     return sorted(found.items(), key=lambda fc: preference(fc[1], fc[0]))
