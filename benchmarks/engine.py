@@ -105,6 +105,11 @@ def speed(n: int, repeats: int) -> dict:
     best: dict[str, float] = {}
     best_cpu: dict[str, float] = {}
     waits: dict[str, float] = {}
+    for fn in runners.values():  # a small warm-up run: imports are not the engine's speed
+        try:
+            fn(lam, mu, c, min(n, 2000))
+        except ImportError:
+            pass
     for _ in range(repeats):  # interleaved, best of `repeats`: the machine is noisy
         for name, fn in runners.items():
             cpu0 = time.thread_time()
