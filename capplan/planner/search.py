@@ -220,7 +220,9 @@ def static_stage(
     return results
 
 
-def kept(case: Case, items: list[tuple[K, Candidate]], best: float, search: Search) -> list:
+def kept(
+    case: Case, items: list[tuple[K, Candidate]], best: float, search: Search
+) -> list[tuple[K, Candidate]]:
     """The items whose candidate is `worth` simulating; each dropped candidate's proven
     bound goes to `search.skipped` (no pool of it costs less)."""
     out = []
