@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ LLM = {
     "overhead_s": 0.05,
 }
 LATENCY = {"kind": "latency", "distribution": "exponential", "mean_s": 2.0}
+CONV = REPO / "scenarios" / "data" / "azure_llm_conv_2023.csv"  # 19,365 rows over an hour
 
 
 def closed(clients: int, requests: int | None, horizon: float, **kw: object) -> dict[str, object]:
@@ -305,6 +307,10 @@ def test_bad_closed_loop_names_the_key(workload: dict, key: str) -> None:
         ({}, "workload.concurrency: kind 'closed' needs the number of clients"),
         ({"concurrency": 3, "requests": 0}, "workload.requests: Input should be greater"),
         ({"concurrency": 3, "spans": [[0, 60]]}, "workload.spans: kind 'closed' takes none"),
+        (
+            {"concurrency": 3, "requests": 10, "path": str(CONV), "block_s": 1e-4},
+            "workload.block_s: 0.0001 s cuts the 3501.72-s window into 3.5e+07 blocks; at most",
+        ),
     ],
 )
 def test_bad_closed_loop_in_a_file_is_one_line_exit_2(
@@ -380,3 +386,219 @@ def test_recommend_on_a_closed_loop(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["recommend", str(path), "-q", "--workers", "1", "--out", str(tmp_path / "r")]) == 0
     report = (tmp_path / "r" / "report.md").read_text()
     assert "no proven lower bound applies" in report and "closed loop of 6 clients" in report
+
+
+# ---------------------------------------------------------------- a trace's rows, resampled
+_FILES = iter(range(10**9))
+
+
+def write_trace(folder: Path, seconds: np.ndarray, context: np.ndarray, generated: object) -> Path:
+    """An Azure-format CSV with rows at these offsets (microseconds) from one instant."""
+    stamps = np.datetime64("2023-11-16T00:00:00", "us") + np.round(
+        np.asarray(seconds) * 1e6
+    ).astype("timedelta64[us]")
+    path = folder / f"trace{next(_FILES)}.csv"
+    lines = [f"{s},{c},{g}" for s, c, g in zip(stamps, context, generated, strict=True)]
+    path.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n" + "\n".join(lines) + "\n")
+    return path
+
+
+def closed_trace(path: Path, requests: int, **kw: object) -> object:
+    from capplan.scenario import WorkloadSpec
+
+    return WorkloadSpec(kind="closed", concurrency=4, requests=requests, path=path, **kw)
+
+
+def sizes(spec: object, seed: int, replication: int) -> np.ndarray:
+    """(context, generated) of each request, one row per request."""
+    from capplan.workload import generate
+
+    req = generate(spec, seed, replication)  # type: ignore[arg-type]
+    return np.column_stack([req.context_tokens, req.generated_tokens])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.floats(0.0, 7200.0), st.integers(0, 9000), st.integers(0, 600)),
+        min_size=1,
+        max_size=60,
+    ),
+    skip=st.integers(0, 59),
+    block_s=st.floats(0.5, 2000.0),
+    seed=st.integers(0, 2**32 - 1),
+    replication=st.integers(1, 9),
+    requests=st.integers(1, 2500),
+)
+def test_resampled_rows_come_from_the_trace_and_depend_only_on_the_seed(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[tuple[float, int, int]],
+    skip: int,
+    block_s: float,
+    seed: int,
+    replication: int,
+    requests: int,
+) -> None:
+    """Replications >= 1 send only sizes of the trace's rows from start_s on (as pairs: a
+    row's prompt goes with its own answer), the same for the same seed, and request j's
+    size never depends on `requests`; replication 0 is the rows in order, cycled; with
+    resample "none" every replication is replication 0."""
+    t, context, generated = (np.array(c) for c in zip(*rows, strict=True))
+    path = write_trace(tmp_path_factory.getbasetemp(), t, context, generated)
+    from capplan.workload.trace_file import load_trace
+
+    at, c, g = load_trace(path)
+    start_s = float(at[min(skip, len(t) - 1)])
+    spec = closed_trace(path, requests, start_s=start_s, block_s=block_s)
+    kept = np.column_stack([c, np.maximum(g, 1)])[at >= start_s]
+    got = sizes(spec, seed, replication)
+    assert got.shape == (requests, 2)
+    assert {tuple(r) for r in got} <= {tuple(r) for r in kept}
+    np.testing.assert_array_equal(got, sizes(spec, seed, replication))
+    longer = closed_trace(path, requests + 1500, start_s=start_s, block_s=block_s)
+    np.testing.assert_array_equal(got, sizes(longer, seed, replication)[:requests])
+    in_order = kept[np.arange(requests) % len(kept)]
+    np.testing.assert_array_equal(sizes(spec, seed, 0), in_order)
+    exact = closed_trace(path, requests, start_s=start_s, block_s=block_s, resample="none")
+    np.testing.assert_array_equal(sizes(exact, seed, replication), in_order)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    gaps=st.lists(st.floats(0.0, 100.0), min_size=1, max_size=80),
+    block_s=st.floats(0.5, 3000.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_bootstrap_order_is_runs_of_consecutive_rows(
+    gaps: list[float], block_s: float, seed: int
+) -> None:
+    """Every index is a row; the order is never empty; it breaks from one row to the next
+    around the circle (index + 1 mod n) only where a block starts: at most once per slot."""
+    from capplan.workload.closed import bootstrap_order
+
+    t = np.cumsum(gaps) - gaps[0]
+    order = bootstrap_order(np.random.default_rng(seed), t, block_s)
+    assert order.size >= 1 and order.dtype.kind == "i"
+    assert ((order >= 0) & (order < len(t))).all()
+    window = float(np.nextafter(t[-1], np.inf))
+    slots = max(1, math.ceil(window / block_s))
+    breaks = int(np.count_nonzero(np.diff(order) % len(t) != 1))
+    assert breaks <= slots - 1 or len(t) == 1
+    np.testing.assert_array_equal(order, bootstrap_order(np.random.default_rng(seed), t, block_s))
+
+
+def test_replications_of_a_trace_loop_differ_from_the_replay_and_each_other() -> None:
+    """The bundled conversation trace (19,365 rows over an hour, 300-s blocks): the first
+    2,000 requests of replications 0-5 are six different sequences; replication 0 is the
+    rows in order; the default is "blocks"; the seed alone fixes each replication."""
+    spec = closed_trace(CONV, 2000)
+    assert spec.resample == "blocks"  # type: ignore[attr-defined]
+    runs = [sizes(spec, 7, r) for r in range(6)]
+    from capplan.workload.trace_file import load_trace
+
+    _, context, _ = load_trace(CONV)
+    np.testing.assert_array_equal(runs[0][:, 0], context[:2000])
+    for i in range(6):
+        for j in range(i):
+            assert not np.array_equal(runs[i], runs[j]), (i, j)
+    np.testing.assert_array_equal(runs[3], sizes(spec, 7, 3))
+    assert not np.array_equal(runs[3], sizes(spec, 8, 3))
+
+
+def test_a_bootstrap_order_carries_the_traces_tokens_in_expectation() -> None:
+    """Each row is expected once per replicate (`resample_blocks`), so the tokens of one
+    pass of the order are the trace's in expectation: the 99 % Student-t interval of the
+    ratio over 60 replicates (60-s blocks of the conversation trace) contains 1."""
+    from capplan.workload.closed import bootstrap_order
+    from capplan.workload.trace_file import load_trace
+
+    t, context, generated = load_trace(CONV)
+    rng = np.random.default_rng(11)
+    ratios = []
+    for _ in range(60):
+        order = bootstrap_order(rng, t, 60.0)
+        ratios.append((context[order].sum() + generated[order].sum()) / (context + generated).sum())
+    lo, hi = t_interval(ratios, 0.99)
+    assert lo <= 1.0 <= hi, (lo, hi)
+    assert np.std(ratios) > 0
+
+
+def test_too_many_blocks_is_refused_before_any_run() -> None:
+    from capplan.workload import expected_requests
+
+    spec = closed_trace(CONV, 100, block_s=1e-4)
+    with pytest.raises(CapplanError, match=r"^workload\.block_s: .* at most 4194304"):
+        expected_requests(spec)  # type: ignore[arg-type]
+    assert expected_requests(closed_trace(CONV, 100, block_s=1e-4, resample="none")) == 100
+
+
+@pytest.mark.parametrize("resample", ["none", "blocks"])
+def test_a_closed_loop_on_a_trace_gets_a_confident_verdict(resample: str) -> None:
+    """A static pool replaying 600 rows of the conversation trace to 8 clients: with
+    "none" every replication is the same run, so the verdict has no interval (marked not
+    confident); with the default bootstrap the replications differ and the verdict has a
+    real one-sided interval (upper limit above the mean)."""
+    from dataclasses import replace
+
+    from helpers import NAME, make_scenario
+
+    from capplan.planner.config import current_config
+    from capplan.planner.evidence import evaluate
+    from capplan.planner.recommendation import evidence_of
+    from capplan.scenario import SloSpec
+    from capplan.sweep import InlineExecutor, Runner
+
+    scen = make_scenario(
+        "STREAMING",
+        workload={
+            "kind": "closed",
+            "concurrency": 8,
+            "requests": 600,
+            "path": str(CONV),
+            "block_s": 120.0,
+            "resample": resample,
+        },
+        service=LLM,
+        min_workers=2,
+        max_workers=2,
+        per_worker=4,
+        gpu_type="nvidia-ampere-a100e",
+    )
+    case = replace(scen.case(NAME), slo=SloSpec(ttft_p99_s=1e4))
+    (ev,) = [
+        evidence_of(d) for d in evaluate(Runner(InlineExecutor()), case, [current_config(case)], 3)
+    ]
+    check = ev.slo["ttft_p99_s"]
+    if resample == "none":
+        assert not ev.confident and not check.confident and check.upper == check.value
+    else:
+        assert ev.confident and check.confident and check.upper > check.value
+
+
+def test_replication_zero_of_a_trace_loop_is_the_load_test_replayers_run(tmp_path: Path) -> None:
+    """`capplan calibrate` replays a benchmark's requests in order (`run_load`, which does
+    not read the workload); a closed loop on a trace of those requests, replication 0,
+    with the default bootstrap on, is the same run on one static worker: the bootstrap
+    touches only replications >= 1."""
+    from capplan.llm.loadtest import run_load
+
+    rng = np.random.default_rng(5)
+    n = 300
+    prompt = rng.integers(10, 3000, n)
+    output = rng.integers(1, 400, n)
+    path = write_trace(tmp_path, np.sort(rng.uniform(0.0, 900.0, n)), prompt, output)
+    case = make_case(
+        "STREAMING",
+        workload={"kind": "closed", "concurrency": 6, "requests": n, "path": str(path)},
+        service={**LLM, "max_num_seqs": 8},
+        per_worker=100,
+        gpu_type="nvidia-ampere-a100e",
+    )
+    cfg = EngineConfig.from_case(case)
+    assert cfg.llm is not None
+    _, rec = run_replication(case, 0)
+    alone = run_load(cfg.llm, prompt.astype(float), output.astype(float), "closed", 6)
+    np.testing.assert_allclose(rec.arrival, alone.arrival, rtol=1e-9)
+    np.testing.assert_allclose(rec.end, alone.end, rtol=1e-9)
+    _, other = run_replication(case, 1)
+    assert not np.allclose(other.end, rec.end)

@@ -39,9 +39,10 @@ class WorkloadSpec(Spec):
     # trace: "blocks" (default) makes replications 1, 2, … circular block bootstraps
     # of the window (replication 0 stays the exact replay), so replicated CIs have real
     # spread; "none" replays the window exactly in every replication (verdicts on
-    # identical replications are marked not confident).
+    # identical replications are marked not confident). closed with path: the same
+    # bootstrap orders the rows replications 1, 2, … send.
     resample: Literal["none", "blocks"] = "blocks"
-    block_s: float = Field(300.0, gt=0)  # trace: bootstrap block length (at most)
+    block_s: float = Field(300.0, gt=0)  # trace, closed with path: bootstrap block (at most)
     concurrency: int | None = Field(None, ge=1)  # closed: clients, each one request at a time
     requests: int | None = Field(None, ge=1)  # closed: requests sent in total (or to the horizon)
     horizon_s: float | None = Field(None, gt=0)  # simulated time; default 3600 or the trace

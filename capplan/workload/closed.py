@@ -9,6 +9,17 @@ are drawn here: from the `context_tokens` / `generated_tokens` distributions,
 or the rows of an Azure LLM trace (`path`) in order, from `start_s` on,
 starting again at the first when the rows run out.
 
+With a trace, `resample = "blocks"` (the default) gives replications 1, 2, …
+their own order of the rows, as `kind = "trace"` does: a circular block
+bootstrap of the trace from `start_s` on (`capplan.workload.trace.resample_blocks`,
+blocks of `block_s` seconds of trace time, "resample" stream), read in its
+time order and cycled like the rows themselves. So the replications behind a
+confidence verdict differ in which stretches of the trace (long prompts, long
+answers) the clients send. Replication 0 keeps the exact in-order replay (a
+load test as recorded); `"none"` gives every replication that replay. The
+reordered rows are built once per run, about the trace's size (which is held
+anyway), whatever the horizon.
+
 Sizes come in blocks of fixed lengths (BLOCKS) whatever `requests` is, and the
 engine asks for the next block only when its clients need it: request j has
 the same size in every run of a seed, so a run cut by the horizon before
@@ -32,6 +43,7 @@ from capplan.errors import CapplanError
 from capplan.validation import field_error
 from capplan.workload.draws import Requests, check_warmup, stream_rng
 from capplan.workload.kind import Kind
+from capplan.workload.trace import check_blocks, resample_blocks
 from capplan.workload.trace_file import load_trace
 
 if TYPE_CHECKING:
@@ -100,7 +112,7 @@ class Closed(Kind):
         """
         check_warmup(self.spec.warmup_s, self.horizon)
         rng = stream_rng(seed, replication, "sizes")
-        rows = self._trace_rows() if self.spec.path is not None else None
+        rows = self._replayed_rows(seed, replication) if self.spec.path is not None else None
         total, start = self.total, 0
         for n in block_lengths():
             if total is not None and start >= total:
@@ -122,22 +134,36 @@ class Closed(Kind):
             self.spec.warmup_s,
         )
 
-    def _trace_rows(self) -> tuple[np.ndarray, np.ndarray]:
+    def _replayed_rows(self, seed: int, replication: int) -> tuple[np.ndarray, np.ndarray]:
+        """The trace's rows in the order this replication's clients send them."""
+        t, context, generated = self._trace_rows()
+        if self.spec.resample == "blocks" and replication > 0:
+            rng = stream_rng(seed, replication, "resample")
+            order = bootstrap_order(rng, t, self.spec.block_s)
+            return context[order], generated[order]
+        return context, generated
+
+    def _trace_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(seconds from start_s, context, generated) of the rows from start_s on."""
         t, context, generated = load_trace(self.spec.path)  # type: ignore[arg-type]
         keep = t >= self.spec.start_s
         if not keep.any():
             raise CapplanError(f"workload.start_s: {self.spec.path} has no rows from there on")
-        return context[keep], generated[keep]
+        return t[keep] - self.spec.start_s, context[keep], generated[keep]
 
     def expected_draws(self) -> float:
         """`requests`; without it 0 up front: the engine stops a loop that sends more
-        than simulation.max_requests before the horizon (`capplan.engine.closed`)."""
+        than simulation.max_requests before the horizon (`capplan.engine.closed`).
+        A trace cut into too many bootstrap blocks is refused here, before any run."""
+        if self.spec.path is not None and self.spec.resample == "blocks":
+            t, _, _ = self._trace_rows()
+            check_blocks(_span(t), self.spec.block_s)  # checked before any run
         return float(self.total) if self.total is not None else 0.0
 
     def mean_tokens(self) -> tuple[float, float]:
         if self.spec.path is None:
             return super().mean_tokens()
-        context, generated = self._trace_rows()
+        _, context, generated = self._trace_rows()
         return float(context.mean()), float(np.maximum(generated, 1).mean())
 
     # A closed loop's rate is the endpoint's throughput: the workload alone has none.
@@ -153,6 +179,11 @@ class Closed(Kind):
 
     def describe(self) -> str:
         sizes = f", sizes from {self.spec.path}" if self.spec.path is not None else ""
+        if self.spec.path is not None and self.spec.resample == "blocks":
+            sizes += (
+                " (replications after the first read its rows in the order of a circular "
+                f"block bootstrap, {self.spec.block_s:g}-s blocks)"
+            )
         until = "until the horizon" if self.total is None else f"{self.total} requests"
         return (
             f"a closed loop of {self.clients} clients sending {until} "
@@ -161,6 +192,30 @@ class Closed(Kind):
 
 
 _ARRAYS = ("arrival", "context_tokens", "generated_tokens")
+
+
+def _span(t: np.ndarray) -> float:
+    """The rows' time circle: just past the last row, as `Trace.window_length` reads it."""
+    return float(np.nextafter(t[-1], np.inf))
+
+
+def bootstrap_order(rng: np.random.Generator, t: np.ndarray, block_s: float) -> np.ndarray:
+    """Row indices, in send order, of one circular block bootstrap of rows at times t.
+
+    `resample_blocks` on the circle [0, just past the last row): its replicate's
+    rows in time order. Every index is a row of the trace, and each row is expected
+    once (that function's docstring). A replicate can hold no row at all when blocks
+    are shorter than the trace's gaps; it is then drawn again from the same rng, so
+    the order stays a function of the seed. That ends: each row falls in some slot's
+    arc with probability 1 − (1 − 1/n)^n ≥ 1 − 1/e per draw (n slots). Rows that
+    share one timestamp give a circle of one float ulp, one block: the order is the
+    trace's own (no time to cut).
+    """
+    window = _span(t)
+    while True:
+        _, rows = resample_blocks(rng, t, window, block_s)
+        if rows.size:
+            return rows
 
 
 def _no_rate() -> CapplanError:
