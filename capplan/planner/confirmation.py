@@ -16,7 +16,9 @@ When the search explored on a screening case, the passes whose screened lower
 bound on cost is below the cheapest confirmed are then confirmed together
 (`capplan.planner.screening.near_ties`); every such pass that fails on the
 whole horizon is counted (`Search.refuted`), and the planner then searches
-again on the whole horizon (`capplan.planner.screening`, the fallback).
+again on the whole horizon (`capplan.planner.screening`, the fallback): so a
+screened confirmation stops at the first round with a refuted pass, whose
+further rounds could not change the pick.
 """
 
 from __future__ import annotations
@@ -109,6 +111,8 @@ def confirm(
                 failed.append(cfg)
             if not doc["meets_slo"] and explore_case is not case:
                 search.refuted += 1  # the screen let it through: plan_template falls back
+        if search.refuted:
+            break  # the planner searches again on the whole horizon: nothing here counts
         bumps = [b for cfg in failed for b in neighbours(cfg, cap, grid) if b not in seen]
         bumps = list(dict.fromkeys(bumps))
         seen.update(bumps)
