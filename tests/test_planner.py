@@ -410,3 +410,40 @@ def test_min_workers_floor(endpoint_type: str, floor: int | None, expected: int)
     assert rec["min_workers"] >= expected
     if endpoint_type == "SYNC":
         assert rec["min_workers"] == expected  # the floor binds: one worker carries 0.3/s
+
+
+# ---------------------------------------------------------------- the current configuration
+def test_the_current_configuration_is_the_pick_when_it_is_the_cheapest_confirmed() -> None:
+    """One ASYNC worker running 8 tasks at once (batching: about 4.7 tasks/s) carries
+    2 tasks/s; the grid searched only per_worker 1, where it takes at least three
+    workers. The current configuration met the SLO on the same confirming runs, so it is
+    the recommendation, and nothing is said against it."""
+    scen = scenario(
+        endpoint_type="ASYNC", rate=2.0, grid=(1,), min_workers=1, max_workers=1, per_worker=8
+    )
+    doc = plan(scen)
+    rec = recommended(doc)
+    assert doc["current"]["meets_slo"]
+    assert config_of(rec) == config_of(doc["current"])
+    assert rec["cost_per_hour"] == doc["current"]["cost_per_hour"]
+    assert doc["saving_per_month"] == 0 and doc["current_not_recommended"] is None
+    # What the search found alone costs more: every explored pass has per_worker 1.
+    passes = [p for p in doc["explored"] if p["per_worker"] == 1]
+    assert passes and all(p["max_workers"] >= 2 for p in passes)
+
+
+def test_a_cheaper_current_configuration_below_the_floor_is_explained() -> None:
+    """One warm SYNC worker carries 0.3 requests/s within the SLO, but the planner keeps
+    two (the default floor for SYNC): the recommendation costs more than the current
+    configuration, and the document and the verdict say why."""
+    from capplan.report.verdict import verdict
+
+    scen = scenario(rate=0.3, grid=(2,), min_workers=1, max_workers=1, per_worker=2)
+    docs = recommend(scen, workers=1)
+    doc = docs[0].model_dump()
+    rec = recommended(doc)
+    assert doc["current"]["meets_slo"]
+    assert rec["min_workers"] >= 2 > doc["current"]["min_workers"]
+    assert rec["cost_per_hour"] > doc["current"]["cost_per_hour"]
+    assert "min_workers_floor" in doc["current_not_recommended"]
+    assert "min_workers_floor" in verdict(docs[0])

@@ -14,6 +14,7 @@ from capplan.planner.confirmation import confirm, confirm_options
 from capplan.planner.evidence import (
     alternatives,
     best_achievable,
+    cheapest_confirmed,
     evaluate,
     point,
     rule_of_thumb,
@@ -68,6 +69,11 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
     thumb_cfg = rule_of_thumb(case)
     thumb = evaluate(runner, case, [thumb_cfg], reps)[0]
     search.simulations += 2 * reps
+    # Both were judged on the confirming replications too: either may be the cheapest.
+    options = {(c.base.gpu_type, c.base.gpus) for c in cands}
+    recommended, current_note = cheapest_confirmed(
+        recommended, current, thumb, (options, floor, cap)
+    )
     factors = scenario.planner.sensitivity
     stressed, stress_sims = sensitivity(case, recommended, reps, cap, runner, factors)
     search.simulations += stress_sims
@@ -87,6 +93,7 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
         "sensitivity": stressed,
         "explored": [point(c, s) for c, s in search.explored or []],
         "screening": screening_doc(screen, explored, why),
+        "current_not_recommended": current_note,
     }
     if recommended is None:
         doc["best_achievable"], doc["why"] = best_achievable(

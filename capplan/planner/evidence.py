@@ -21,6 +21,7 @@ from capplan.planner.config import (
     config_of,
     confirm_replications,
     current_config,
+    preference,
     run_config,
 )
 from capplan.planner.recommendation import Alternative, evidence_of
@@ -58,6 +59,45 @@ def describe(case: Case, cfg: Config, runs: Sequence[dict], traffic: float = 1.0
         "slo": slo_values(runs, case.slo),
         "_runs": list(runs),
     }
+
+
+def cheapest_confirmed(
+    found: dict | None,
+    current: dict,
+    thumb: dict,
+    limits: tuple[set[tuple[str, int]], int, int],
+) -> tuple[dict | None, str | None]:
+    """The recommendation: the cheapest configuration that met the SLO on the
+    confirming replications among the search's pick (`found`), the current
+    configuration and the rule of thumb (all three judged on the same runs), within
+    the planner's limits = (GPU options, min_workers floor, max_workers cap). Also,
+    when the current configuration met the SLO for less but is outside them, why it is
+    not the pick."""
+    options, floor, cap = limits
+
+    def outside(doc: dict) -> str | None:
+        if (doc["gpu_type"] or "", doc["gpus"]) not in options:
+            return f"its GPU ({doc['gpus']}× {doc['gpu_type']}) is not among those considered"
+        if doc["min_workers"] < floor:
+            return (
+                f"its min_workers {doc['min_workers']} is below the planner's floor of "
+                f"{floor} ([planner] min_workers_floor)"
+            )
+        if doc["max_workers"] > cap:
+            return f"its max_workers {doc['max_workers']} is above [planner] max_workers_cap"
+        return None
+
+    def key(doc: dict) -> tuple:
+        return preference(doc["cost_per_hour"], config_of(doc))
+
+    pick = found
+    for doc in (current, thumb):
+        if doc["meets_slo"] and outside(doc) is None and (pick is None or key(doc) < key(pick)):
+            pick = doc
+    why = outside(current)
+    if pick is None or not current["meets_slo"] or why is None or key(current) >= key(pick):
+        return pick, None
+    return pick, why
 
 
 def rule_of_thumb(case: Case) -> Config:

@@ -228,6 +228,11 @@ class Recommendation(_Doc):
     why: str | None = None
     search: SearchStats
     screening: Screening | None = None
+    current_not_recommended: str | None = Field(
+        None,
+        description="why the current configuration is not the pick although it met the SLO "
+        "for less (it is outside the planner's limits); null otherwise",
+    )
 
     def chosen(self) -> tuple[str, Evidence | BestAchievable | None]:
         """What the report proposes: the recommendation, else the best achievable."""

@@ -40,7 +40,9 @@ def verdict(doc: Recommendation | Mapping[str, Any]) -> str:
         f"Run {doc.template} on {_gpu(rec)} with "
         f"min_workers {rec.min_workers}, max_workers {rec.max_workers}, per_worker "
         f"{rec.per_worker}: ${rec.cost_per_hour:,.2f}/h, which {change} against the "
-        f"current configuration (which {cur_state} the SLO); "
+        f"current configuration (which {cur_state} the SLO"
+        + (f" for less, but {doc.current_not_recommended}" if doc.current_not_recommended else "")
+        + "); "
         f"{_versus_bound(rec, doc.lower_bound_cost_per_hour)}.{_confidence(rec)}{sens} "
         f"({effort})"
     )
