@@ -429,6 +429,7 @@ def sizes(spec: object, seed: int, replication: int) -> np.ndarray:
     seed=st.integers(0, 2**32 - 1),
     replication=st.integers(1, 9),
     requests=st.integers(1, 2500),
+    duration=st.none() | st.floats(0.5, 7200.0),
 )
 def test_resampled_rows_come_from_the_trace_and_depend_only_on_the_seed(
     tmp_path_factory: pytest.TempPathFactory,
@@ -438,29 +439,40 @@ def test_resampled_rows_come_from_the_trace_and_depend_only_on_the_seed(
     seed: int,
     replication: int,
     requests: int,
+    duration: float | None,
 ) -> None:
-    """Replications >= 1 send only sizes of the trace's rows from start_s on (as pairs: a
-    row's prompt goes with its own answer), the same for the same seed, and request j's
-    size never depends on `requests`; replication 0 is the rows in order, cycled; with
-    resample "none" every replication is replication 0."""
+    """Replications >= 1 send only sizes of the trace's rows from start_s on (for
+    duration_s when given; as pairs: a row's prompt goes with its own answer), the same
+    for the same seed, and request j's size never depends on `requests`; replication 0
+    is those rows in order, cycled; with resample "none" every replication is
+    replication 0."""
     t, context, generated = (np.array(c) for c in zip(*rows, strict=True))
     path = write_trace(tmp_path_factory.getbasetemp(), t, context, generated)
     from capplan.workload.trace_file import load_trace
 
     at, c, g = load_trace(path)
     start_s = float(at[min(skip, len(t) - 1)])
-    spec = closed_trace(path, requests, start_s=start_s, block_s=block_s)
-    kept = np.column_stack([c, np.maximum(g, 1)])[at >= start_s]
+    window = {"start_s": start_s, "block_s": block_s, "duration_s": duration}
+    spec = closed_trace(path, requests, **window)
+    inside = (at >= start_s) & ((at < start_s + duration) if duration else True)
+    kept = np.column_stack([c, np.maximum(g, 1)])[inside]
     got = sizes(spec, seed, replication)
     assert got.shape == (requests, 2)
     assert {tuple(r) for r in got} <= {tuple(r) for r in kept}
     np.testing.assert_array_equal(got, sizes(spec, seed, replication))
-    longer = closed_trace(path, requests + 1500, start_s=start_s, block_s=block_s)
+    longer = closed_trace(path, requests + 1500, **window)
     np.testing.assert_array_equal(got, sizes(longer, seed, replication)[:requests])
     in_order = kept[np.arange(requests) % len(kept)]
     np.testing.assert_array_equal(sizes(spec, seed, 0), in_order)
-    exact = closed_trace(path, requests, start_s=start_s, block_s=block_s, resample="none")
+    exact = closed_trace(path, requests, resample="none", **window)
     np.testing.assert_array_equal(sizes(exact, seed, replication), in_order)
+
+
+def test_a_duration_with_no_rows_names_it(tmp_path: Path) -> None:
+    path = write_trace(tmp_path, np.array([0.0, 100.0]), np.array([5, 6]), np.array([7, 8]))
+    spec = closed_trace(path, 10, start_s=10.0, duration_s=20.0)
+    with pytest.raises(CapplanError, match=r"^workload\.duration_s: .* no rows in \[10, 30\) s"):
+        sizes(spec, 1, 0)
 
 
 @settings(max_examples=60, deadline=None)

@@ -137,8 +137,8 @@ def compare_command(
         if any(_zero_width(d) for d in cmp.differences.to_dict("records")):
             console.print(
                 "(no spread): the replications gave the same difference every time, so "
-                "there is no interval and no confidence; with a trace, use resample = "
-                '"blocks" for replications that differ.'
+                "there is no interval and no confidence; with a trace (kind trace, or a "
+                'closed loop on one), use resample = "blocks" for replications that differ.'
             )
 
 

@@ -6,8 +6,9 @@ horizon, whichever comes first (without `requests`, at the horizon). Arrival
 times are not drawn: they depend on the endpoint's answers, so the engine sets
 them as answers come back (`capplan.engine.closed`). Only the requests' sizes
 are drawn here: from the `context_tokens` / `generated_tokens` distributions,
-or the rows of an Azure LLM trace (`path`) in order, from `start_s` on,
-starting again at the first when the rows run out.
+or the rows of an Azure LLM trace (`path`) in order, from `start_s` on (for
+`duration_s` seconds when given), starting again at the first when the rows
+run out.
 
 With a trace, `resample = "blocks"` (the default) gives replications 1, 2, …
 their own order of the rows, as `kind = "trace"` does: a circular block
@@ -139,17 +140,30 @@ class Closed(Kind):
         t, context, generated = self._trace_rows()
         if self.spec.resample == "blocks" and replication > 0:
             rng = stream_rng(seed, replication, "resample")
-            order = bootstrap_order(rng, t, self.spec.block_s)
+            order = bootstrap_order(rng, t, self.spec.block_s, self._window(t))
             return context[order], generated[order]
         return context, generated
 
     def _trace_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(seconds from start_s, context, generated) of the rows from start_s on."""
+        """(seconds from start_s, context, generated) of the rows from start_s on (for
+        `duration_s` seconds when given, as `kind = "trace"` reads its window)."""
         t, context, generated = load_trace(self.spec.path)  # type: ignore[arg-type]
-        keep = t >= self.spec.start_s
+        start, duration = self.spec.start_s, self.spec.duration_s
+        keep = t >= start
+        if duration is not None:
+            keep &= t < start + duration
         if not keep.any():
-            raise CapplanError(f"workload.start_s: {self.spec.path} has no rows from there on")
-        return t[keep] - self.spec.start_s, context[keep], generated[keep]
+            if duration is None:
+                raise CapplanError(f"workload.start_s: {self.spec.path} has no rows from there on")
+            raise CapplanError(
+                f"workload.duration_s: {self.spec.path} has no rows in "
+                f"[{start:g}, {start + duration:g}) s"
+            )
+        return t[keep] - start, context[keep], generated[keep]
+
+    def _window(self, t: np.ndarray) -> float:
+        """The rows' time circle: `duration_s`, else just past the last row."""
+        return self.spec.duration_s or _span(t)
 
     def expected_draws(self) -> float:
         """`requests`; without it 0 up front: the engine stops a loop that sends more
@@ -157,7 +171,7 @@ class Closed(Kind):
         A trace cut into too many bootstrap blocks is refused here, before any run."""
         if self.spec.path is not None and self.spec.resample == "blocks":
             t, _, _ = self._trace_rows()
-            check_blocks(_span(t), self.spec.block_s)  # checked before any run
+            check_blocks(self._window(t), self.spec.block_s)  # checked before any run
         return float(self.total) if self.total is not None else 0.0
 
     def mean_tokens(self) -> tuple[float, float]:
@@ -199,10 +213,13 @@ def _span(t: np.ndarray) -> float:
     return float(np.nextafter(t[-1], np.inf))
 
 
-def bootstrap_order(rng: np.random.Generator, t: np.ndarray, block_s: float) -> np.ndarray:
+def bootstrap_order(
+    rng: np.random.Generator, t: np.ndarray, block_s: float, window: float | None = None
+) -> np.ndarray:
     """Row indices, in send order, of one circular block bootstrap of rows at times t.
 
-    `resample_blocks` on the circle [0, just past the last row): its replicate's
+    `resample_blocks` on the circle [0, window) (default: just past the last row;
+    every t must be inside it): its replicate's
     rows in time order. Every index is a row of the trace, and each row is expected
     once (that function's docstring). A replicate can hold no row at all when blocks
     are shorter than the trace's gaps; it is then drawn again from the same rng, so
@@ -211,7 +228,7 @@ def bootstrap_order(rng: np.random.Generator, t: np.ndarray, block_s: float) -> 
     share one timestamp give a circle of one float ulp, one block: the order is the
     trace's own (no time to cut).
     """
-    window = _span(t)
+    window = _span(t) if window is None else window
     while True:
         _, rows = resample_blocks(rng, t, window, block_s)
         if rows.size:
