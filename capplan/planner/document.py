@@ -20,7 +20,7 @@ from capplan.planner.evidence import (
     rule_of_thumb,
 )
 from capplan.planner.recommendation import Recommendation, evidence_of
-from capplan.planner.screening import fallback_reason, screening_doc, screening_for
+from capplan.planner.screening import Screening, fallback_reason, screening_doc, screening_for
 from capplan.planner.search import Search, autoscaled_stage, static_stage
 from capplan.planner.sensitivity import sensitivity
 from capplan.scenario import Case, Scenario, load_scenario
@@ -45,35 +45,16 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
     # On a long horizon the search explores on the busiest windows (`screening`); a closed
     # loop has no busiest windows of its own (its traffic follows the pool), so never.
     screen = screening_for(case, scenario.planner) if closed_clients(case) is None else None
-    explore = screen.case if screen is not None else case
+    limits = ({(c.base.gpu_type, c.base.gpus) for c in cands}, floor, cap)
+    # Judged on the confirming replications like every pick: either may be the cheapest.
+    current, thumb = evaluate(runner, case, [current_config(case), rule_of_thumb(case)], reps)
     options = confirm_options(case, cands, scenario.planner)
-    finals, (recommended, confirmed, failed) = search_and_confirm(
-        explore, case, cands, (cap, floor, reps), runner, search, options
+    finals, (recommended, confirmed, failed), why = search_with_fallback(
+        case, screen, cands, (cap, floor, reps), runner, search, options, (current, thumb, limits)
     )
-    explored = search.simulations - search.confirming
-    best = recommended["cost_per_hour"] if recommended else math.inf
-    why = fallback_reason(search.refuted, search.skipped, best) if screen else None
-    if why is not None:
-        # The screened search may have stopped short of full simulation's pick (a pass
-        # the whole horizon failed, or a stop on an estimate): search again on the whole
-        # horizon, the same computation as with screening off, so the pick is its pick.
-        full = Search(explored=[])
-        finals, (recommended, confirmed, failed) = search_and_confirm(
-            case, case, cands, (cap, floor, reps), runner, full, options
-        )
-        search.simulations += full.simulations
-        search.explored.extend(full.explored or [])  # type: ignore[union-attr]
-        search.pruned = full.pruned
-
-    current = evaluate(runner, case, [current_config(case)], reps)[0]
-    thumb_cfg = rule_of_thumb(case)
-    thumb = evaluate(runner, case, [thumb_cfg], reps)[0]
-    search.simulations += 2 * reps
-    # Both were judged on the confirming replications too: either may be the cheapest.
-    options = {(c.base.gpu_type, c.base.gpus) for c in cands}
-    recommended, current_note = cheapest_confirmed(
-        recommended, current, thumb, (options, floor, cap)
-    )
+    explored = search.explored_first  # the first search's exploring runs
+    search.simulations += 2 * reps  # the current configuration and the rule of thumb
+    recommended, current_note = cheapest_confirmed(recommended, current, thumb, limits)
     factors = scenario.planner.sensitivity
     stressed, stress_sims = sensitivity(case, recommended, reps, cap, runner, factors)
     search.simulations += stress_sims
@@ -110,6 +91,39 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
         "seconds": round(search.seconds, 2),
     }
     return Recommendation.model_validate(doc)
+
+
+def search_with_fallback(
+    case: Case,
+    screen: Screening | None,
+    cands: list[Candidate],
+    limits: tuple[int, int, int],
+    runner: Runner,
+    search: Search,
+    options: dict[str, Any],
+    evidence: tuple[dict, dict, tuple[set[tuple[str, int]], int, int]],
+) -> tuple[list[tuple[Config, float]], tuple[dict | None, list[dict], set[str]], str | None]:
+    """Search (on the screening case when there is one) and confirm; when the screened
+    search may have stopped short of full simulation's pick (`fallback_reason`: a pass
+    the whole horizon failed, or a stop whose bound is below the best confirmed cost,
+    the current configuration and the rule of thumb included), search again on the whole
+    horizon, the same computation as with screening off, so the pick is its pick.
+    Returns the finals, confirm()'s answer and why it fell back (None: it did not)."""
+    explore = screen.case if screen is not None else case
+    finals, answer = search_and_confirm(explore, case, cands, limits, runner, search, options)
+    search.explored_first = search.simulations - search.confirming
+    if screen is None:
+        return finals, answer, None
+    pick, _ = cheapest_confirmed(answer[0], *evidence)
+    best = pick["cost_per_hour"] if pick else math.inf
+    why = fallback_reason(search.refuted, search.skipped, best)
+    if why is not None:
+        full = Search(explored=[])
+        finals, answer = search_and_confirm(case, case, cands, limits, runner, full, options)
+        search.simulations += full.simulations
+        search.explored.extend(full.explored or [])  # type: ignore[union-attr]
+        search.pruned = full.pruned
+    return finals, answer, why
 
 
 def search_and_confirm(

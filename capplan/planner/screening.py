@@ -68,7 +68,11 @@ The argument. Confirmation is the same computation in both searches (the
 whole horizon, replications 1..R, the same seeds), so a configuration's
 confirmed cost and verdict do not depend on screening. Let P be the
 configuration full simulation picks, C* its confirmed cost, and B the
-screened search's cheapest confirmed cost at the end (∞ if none). Suppose
+screened search's cheapest confirmed cost at the end (∞ if none). (The
+current configuration and the rule of thumb are judged on the same runs in
+both modes and may be the pick in either (`cheapest_confirmed`): they lower
+both sides alike, so the fallback test may count them in B, and the
+argument below carries over to the final picks.) Suppose
 P is one of the screened search's passes and B > C*. P was confirmed: had it
 not been, LB(P) ≥ B > C*, against the assumption below. It meets the SLO (the
 same runs as in the full search), so B ≤ C*: a contradiction. Hence B ≤ C*:

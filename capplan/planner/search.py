@@ -180,6 +180,7 @@ class Search:
     explored: list[tuple[Config, dict]] | None = None
     refuted: int = 0  # passes explored on a screening case that failed on the whole horizon
     confirming: int = 0  # simulations of the confirmation (whole horizon, and its bumps)
+    explored_first: int = 0  # simulations so far, less confirming, after the first search
     # For each part of the space left unsearched on cost (a candidate pruned by its bound,
     # a staircase stopped at a min_workers): a lower bound on the cost of every pool in it.
     skipped: list[float] = field(default_factory=list)
