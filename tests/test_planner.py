@@ -447,3 +447,53 @@ def test_a_cheaper_current_configuration_below_the_floor_is_explained() -> None:
     assert rec["cost_per_hour"] > doc["current"]["cost_per_hour"]
     assert "min_workers_floor" in doc["current_not_recommended"]
     assert "min_workers_floor" in verdict(docs[0])
+
+
+@given(
+    docs=st.lists(
+        st.tuples(
+            st.sampled_from([A10, "nvidia-tesla-t4"]),
+            st.integers(0, 3),
+            st.integers(0, 3),
+            st.floats(0.5, 5.0),
+            st.booleans(),
+        ),
+        min_size=3,
+        max_size=3,
+    ),
+    searched=st.booleans(),
+)
+def test_the_pick_is_the_cheapest_confirmed_within_the_limits(
+    docs: list[tuple[str, int, int, float, bool]], searched: bool
+) -> None:
+    """Among the search's pick (when there is one), the current configuration and the
+    rule of thumb: the cheapest that met the SLO inside the limits (A10 only, min_workers
+    >= 1, max_workers <= 4); a note exactly when the current one met the SLO for less
+    (or alone) outside them."""
+    from capplan.planner.config import preference
+    from capplan.planner.evidence import cheapest_confirmed
+
+    found, current, thumb = (
+        {"gpu_type": g, "gpus": 1, "min_workers": m, "max_workers": m + extra,
+         "per_worker": 1, "cost_per_hour": cost, "meets_slo": ok}
+        for g, m, extra, cost, ok in docs
+    )  # fmt: skip
+    found["meets_slo"] = True  # the search's pick met the SLO when it was confirmed
+    allowed = ({(A10, 1)}, 1, 4)
+
+    def inside(d: dict[str, Any]) -> bool:
+        return d["gpu_type"] == A10 and d["min_workers"] >= 1 and d["max_workers"] <= 4
+
+    def key(d: dict[str, Any]) -> tuple:  # cheapest first; at a tie, more warm workers
+        return preference(d["cost_per_hour"], config_of(d))
+
+    pick, note = cheapest_confirmed(found if searched else None, current, thumb, allowed)
+    pool = [d for d in (current, thumb) if d["meets_slo"] and inside(d)]
+    pool += [found] if searched else []
+    if not pool:
+        assert pick is None
+    else:
+        assert pick is not None and key(pick) == min(key(d) for d in pool)
+
+    below = pick is None or key(current) < key(pick)
+    assert (note is not None) == (current["meets_slo"] and not inside(current) and below)

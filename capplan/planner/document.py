@@ -45,16 +45,16 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
     # On a long horizon the search explores on the busiest windows (`screening`); a closed
     # loop has no busiest windows of its own (its traffic follows the pool), so never.
     screen = screening_for(case, scenario.planner) if closed_clients(case) is None else None
-    limits = ({(c.base.gpu_type, c.base.gpus) for c in cands}, floor, cap)
+    allowed = ({(c.base.gpu_type, c.base.gpus) for c in cands}, floor, cap)
     # Judged on the confirming replications like every pick: either may be the cheapest.
     current, thumb = evaluate(runner, case, [current_config(case), rule_of_thumb(case)], reps)
     options = confirm_options(case, cands, scenario.planner)
     finals, (recommended, confirmed, failed), why = search_with_fallback(
-        case, screen, cands, (cap, floor, reps), runner, search, options, (current, thumb, limits)
+        case, screen, cands, (cap, floor, reps), runner, search, options, (current, thumb, allowed)
     )
     explored = search.explored_first  # the first search's exploring runs
     search.simulations += 2 * reps  # the current configuration and the rule of thumb
-    recommended, current_note = cheapest_confirmed(recommended, current, thumb, limits)
+    recommended, current_note = cheapest_confirmed(recommended, current, thumb, allowed)
     factors = scenario.planner.sensitivity
     stressed, stress_sims = sensitivity(case, recommended, reps, cap, runner, factors)
     search.simulations += stress_sims

@@ -65,15 +65,15 @@ def cheapest_confirmed(
     found: dict | None,
     current: dict,
     thumb: dict,
-    limits: tuple[set[tuple[str, int]], int, int],
+    allowed: tuple[set[tuple[str, int]], int, int],
 ) -> tuple[dict | None, str | None]:
     """The recommendation: the cheapest configuration that met the SLO on the
     confirming replications among the search's pick (`found`), the current
     configuration and the rule of thumb (all three judged on the same runs), within
-    the planner's limits = (GPU options, min_workers floor, max_workers cap). Also,
-    when the current configuration met the SLO for less but is outside them, why it is
-    not the pick."""
-    options, floor, cap = limits
+    the planner's limits, `allowed` = (GPU options, min_workers floor, max_workers cap).
+    Also, when the current configuration met the SLO for less (or alone) but is outside
+    them, why it is not the pick."""
+    options, floor, cap = allowed
 
     def outside(doc: dict) -> str | None:
         if (doc["gpu_type"] or "", doc["gpus"]) not in options:
@@ -94,10 +94,8 @@ def cheapest_confirmed(
     for doc in (current, thumb):
         if doc["meets_slo"] and outside(doc) is None and (pick is None or key(doc) < key(pick)):
             pick = doc
-    why = outside(current)
-    if pick is None or not current["meets_slo"] or why is None or key(current) >= key(pick):
-        return pick, None
-    return pick, why
+    cheaper = current["meets_slo"] and (pick is None or key(current) < key(pick))
+    return pick, (outside(current) if cheaper else None)
 
 
 def rule_of_thumb(case: Case) -> Config:

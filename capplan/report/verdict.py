@@ -27,7 +27,9 @@ def verdict(doc: Recommendation | Mapping[str, Any]) -> str:
         return (
             f"No configuration meets the SLO. {why}. "
             f"The current configuration costs ${cur.cost_per_hour:,.2f}/h and "
-            f"{cur_state} the SLO. ({effort})"
+            f"{cur_state} the SLO"
+            + (f", but {doc.current_not_recommended}" if doc.current_not_recommended else "")
+            + f". ({effort})"
         )
     saving = doc.saving_per_month or 0.0
     change = f"saves ${saving:,.0f}/month" if saving >= 0 else f"costs ${-saving:,.0f}/month more"
