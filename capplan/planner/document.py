@@ -45,7 +45,7 @@ def plan_template(case: Case, scenario: Scenario, runner: Runner) -> Recommendat
     # On a long horizon the search explores on the busiest windows (`screening`); a closed
     # loop has no busiest windows of its own (its traffic follows the pool), so never.
     screen = screening_for(case, scenario.planner) if closed_clients(case) is None else None
-    allowed = ({(c.base.gpu_type, c.base.gpus) for c in cands}, floor, cap)
+    allowed = ({(s.option.gpu_type, s.option.gpus) for s in screens}, floor, cap)
     # Judged on the confirming replications like every pick: either may be the cheapest.
     current, thumb = evaluate(runner, case, [current_config(case), rule_of_thumb(case)], reps)
     options = confirm_options(case, cands, scenario.planner)
