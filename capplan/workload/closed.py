@@ -44,8 +44,7 @@ from capplan.errors import CapplanError
 from capplan.validation import field_error
 from capplan.workload.draws import Requests, check_warmup, stream_rng
 from capplan.workload.kind import Kind
-from capplan.workload.trace import check_blocks, resample_blocks
-from capplan.workload.trace_file import load_trace
+from capplan.workload.trace import check_blocks, resample_blocks, trace_window
 
 if TYPE_CHECKING:
     from capplan.scenario import WorkloadSpec
@@ -147,19 +146,13 @@ class Closed(Kind):
     def _trace_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(seconds from start_s, context, generated) of the rows from start_s on (for
         `duration_s` seconds when given, as `kind = "trace"` reads its window)."""
-        t, context, generated = load_trace(self.spec.path)  # type: ignore[arg-type]
-        start, duration = self.spec.start_s, self.spec.duration_s
-        keep = t >= start
-        if duration is not None:
-            keep &= t < start + duration
-        if not keep.any():
-            if duration is None:
-                raise CapplanError(f"workload.start_s: {self.spec.path} has no rows from there on")
+        t, context, generated = trace_window(self.spec)
+        if not t.size:  # trace_window refuses a start_s past the last row; so duration_s
+            start, end = self.spec.start_s, self.spec.start_s + (self.spec.duration_s or 0.0)
             raise CapplanError(
-                f"workload.duration_s: {self.spec.path} has no rows in "
-                f"[{start:g}, {start + duration:g}) s"
+                f"workload.duration_s: {self.spec.path} has no rows in [{start:g}, {end:g}) s"
             )
-        return t[keep] - start, context[keep], generated[keep]
+        return t, context, generated
 
     def _window(self, t: np.ndarray) -> float:
         """The rows' time circle: `duration_s`, else just past the last row."""
@@ -218,15 +211,14 @@ def bootstrap_order(
 ) -> np.ndarray:
     """Row indices, in send order, of one circular block bootstrap of rows at times t.
 
-    `resample_blocks` on the circle [0, window) (default: just past the last row;
-    every t must be inside it): its replicate's
-    rows in time order. Every index is a row of the trace, and each row is expected
-    once (that function's docstring). A replicate can hold no row at all when blocks
-    are shorter than the trace's gaps; it is then drawn again from the same rng, so
-    the order stays a function of the seed. That ends: each row falls in some slot's
-    arc with probability 1 − (1 − 1/n)^n ≥ 1 − 1/e per draw (n slots). Rows that
-    share one timestamp give a circle of one float ulp, one block: the order is the
-    trace's own (no time to cut).
+    `resample_blocks` on the circle [0, window) (default: just past the last row; every
+    t must be inside it): its replicate's rows in time order. Every index is a row of
+    the trace, and each row is expected once (that function's docstring). A replicate
+    can hold no row at all when blocks are shorter than the trace's gaps; it is then
+    drawn again from the same rng, so the order stays a function of the seed. That ends:
+    each row falls in some slot's arc with probability 1 − (1 − 1/n)^n ≥ 1 − 1/e per
+    draw (n slots). Rows that share one timestamp give a circle of one float ulp, one
+    block: the order is the trace's own (no time to cut).
     """
     window = _span(t) if window is None else window
     while True:

@@ -29,18 +29,7 @@ class Trace(Kind):
     needs = ("path",)
 
     def window(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Rows with start_s <= t < start_s + duration_s, times shifted to start at 0."""
-        spec = self.spec
-        t, context, generated = load_trace(spec.path)  # type: ignore[arg-type]
-        if spec.start_s > t[-1]:
-            raise CapplanError(
-                f"workload.start_s: {spec.start_s:g} s is beyond the end of the trace "
-                f"{spec.path} ({t[-1]:g} s)"
-            )
-        lo = np.searchsorted(t, spec.start_s, side="left")
-        end = spec.start_s + spec.duration_s if spec.duration_s is not None else None
-        hi = len(t) if end is None else np.searchsorted(t, end)
-        return t[lo:hi] - spec.start_s, context[lo:hi], generated[lo:hi]
+        return trace_window(self.spec)
 
     def window_length(self) -> float:
         """duration_s if set; else the rest of the trace, ending just past its last row."""
@@ -154,6 +143,21 @@ class Trace(Kind):
         )
         name = Path(str(s.path)).name
         return f"trace replay of {name} × {s.rate_multiplier:g}{window}{boot}"
+
+
+def trace_window(spec: WorkloadSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows with start_s <= t < start_s + duration_s, times shifted to start at 0 (the
+    trace kind's window, and the rows a closed loop on a trace sends)."""
+    t, context, generated = load_trace(spec.path)  # type: ignore[arg-type]
+    if spec.start_s > t[-1]:
+        raise CapplanError(
+            f"workload.start_s: {spec.start_s:g} s is beyond the end of the trace "
+            f"{spec.path} ({t[-1]:g} s)"
+        )
+    lo = np.searchsorted(t, spec.start_s, side="left")
+    end = spec.start_s + spec.duration_s if spec.duration_s is not None else None
+    hi = len(t) if end is None else np.searchsorted(t, end)
+    return t[lo:hi] - spec.start_s, context[lo:hi], generated[lo:hi]
 
 
 def check_blocks(window: float, block_s: float) -> int:
